@@ -1,0 +1,47 @@
+//! Identity: token format and hashing, the `Authorization` header, scopes
+//! and crate-name patterns, and the principal a request acts as.
+
+pub mod scopes;
+pub mod token;
+
+pub use scopes::{CratePattern, Scope, Scopes};
+
+use crate::error::AppError;
+
+/// Who a request acts as, from a valid token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub login: String,
+    pub is_admin: bool,
+    pub token_id: i64,
+    pub scopes: Scopes,
+    /// Empty means every crate.
+    pub patterns: Vec<CratePattern>,
+}
+
+impl Principal {
+    /// Checks that the token has `scope`, and, when a crate is named, that
+    /// the crate matches the token's patterns.
+    pub fn require(&self, scope: Scope, crate_name: Option<&str>) -> Result<(), AppError> {
+        if !self.scopes.has(scope) {
+            return Err(AppError::Forbidden(format!(
+                "this token lacks the `{}` scope needed for this request; create a token with that scope",
+                scope.as_str()
+            )));
+        }
+        if let Some(name) = crate_name {
+            if !self.patterns.is_empty() && !self.patterns.iter().any(|p| p.matches(name)) {
+                return Err(AppError::Forbidden(format!(
+                    "this token is limited to the crates {} and cannot act on `{name}`",
+                    self.patterns
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! Cargo's wire formats and rules. Pure: no I/O, no clock, no randomness;
+//! callers pass the current time and random bytes in.
+
+pub mod index;
+pub mod names;
+pub mod publish;
+pub mod tarball;
+pub mod time;
+pub mod version;

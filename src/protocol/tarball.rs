@@ -1,0 +1,385 @@
+//! Checks on an uploaded `.crate`: gzip, one `<name>-<version>/` root, only
+//! regular files and directories, no `..`, bounded unpacked size and entry
+//! count, exactly one `Cargo.toml` whose name and version match the
+//! metadata. Reads what the index takes from the manifest.
+
+use std::cell::Cell;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+use flate2::read::GzDecoder;
+use serde::Deserialize;
+
+use super::publish::Limits;
+
+/// Largest `Cargo.toml` read from a tarball.
+const MAX_MANIFEST: u64 = 1024 * 1024;
+
+/// What the registry takes from the packaged `Cargo.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ManifestInfo {
+    pub rust_version: Option<String>,
+    pub links: Option<String>,
+}
+
+/// Figures about a checked tarball.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarballInfo {
+    pub manifest: ManifestInfo,
+    pub unpacked_bytes: u64,
+    pub entries: u64,
+}
+
+/// A reader that fails once more than `limit` bytes came through it and
+/// records that it did, so a gzip bomb is told apart from corruption.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    total: Rc<Cell<u64>>,
+    tripped: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let n64 = n as u64;
+        if n64 > self.left {
+            self.tripped.set(true);
+            return Err(io::Error::other("unpacked size limit exceeded"));
+        }
+        self.left -= n64;
+        self.total.set(self.total.get() + n64);
+        Ok(n)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawManifest {
+    package: Option<RawPackage>,
+    project: Option<RawPackage>,
+}
+
+#[derive(Deserialize)]
+struct RawPackage {
+    name: Option<toml::Value>,
+    version: Option<toml::Value>,
+    #[serde(rename = "rust-version")]
+    rust_version: Option<toml::Value>,
+    links: Option<toml::Value>,
+}
+
+/// Checks a tarball against the crate name and version from the metadata.
+pub fn check_tarball(
+    bytes: &[u8],
+    name: &str,
+    version: &str,
+    limits: &Limits,
+) -> Result<TarballInfo, String> {
+    if bytes.get(..2) != Some(&[0x1f, 0x8b][..]) {
+        return Err("the uploaded .crate is not a gzip file".into());
+    }
+    let total = Rc::new(Cell::new(0u64));
+    let tripped = Rc::new(Cell::new(false));
+    let reader = Bounded {
+        inner: GzDecoder::new(bytes),
+        left: limits.max_unpacked_bytes,
+        total: total.clone(),
+        tripped: tripped.clone(),
+    };
+    let too_big = || {
+        format!(
+            "the .crate unpacks to more than the limit of {} bytes",
+            limits.max_unpacked_bytes
+        )
+    };
+    let corrupt = |e: io::Error| format!("the .crate is not a valid gzip-compressed tar archive: {e}");
+
+    let root = format!("{name}-{version}");
+    let mut archive = tar::Archive::new(reader);
+    let mut entries = 0u64;
+    let mut manifest: Option<String> = None;
+    {
+        let iter = archive.entries().map_err(|e| {
+            if tripped.get() { too_big() } else { corrupt(e) }
+        })?;
+        for entry in iter {
+            let mut entry = entry.map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+            let kind = entry.header().entry_type();
+            if kind.is_pax_global_extensions() {
+                continue;
+            }
+            entries += 1;
+            if entries > limits.max_entries {
+                return Err(format!(
+                    "the .crate has more than the limit of {} entries",
+                    limits.max_entries
+                ));
+            }
+            let raw_path = entry.path_bytes().into_owned();
+            let path = String::from_utf8(raw_path)
+                .map_err(|_| "the .crate has a path that is not valid UTF-8".to_string())?;
+            check_path(&path, &root)?;
+            if !(kind.is_file() || kind.is_dir() || kind.is_contiguous()) {
+                let what = if kind.is_symlink() {
+                    "a symbolic link"
+                } else if kind.is_hard_link() {
+                    "a hard link"
+                } else if kind.is_character_special() || kind.is_block_special() {
+                    "a device file"
+                } else if kind.is_fifo() {
+                    "a FIFO"
+                } else {
+                    "an entry of an unsupported type"
+                };
+                return Err(format!(
+                    "the .crate contains {what} at `{}`; only regular files and directories are allowed",
+                    super::version::printable(&path)
+                ));
+            }
+            let rest = path.get(root.len() + 1..).unwrap_or("");
+            if kind.is_dir() || !rest.eq_ignore_ascii_case("Cargo.toml") {
+                continue;
+            }
+            if rest != "Cargo.toml" && rest != "cargo.toml" {
+                return Err(format!(
+                    "the manifest `{rest}` must be named `Cargo.toml` with that exact casing"
+                ));
+            }
+            if manifest.is_some() {
+                return Err("the .crate contains more than one `Cargo.toml`".into());
+            }
+            if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST {
+                return Err(format!("the `Cargo.toml` is larger than {MAX_MANIFEST} bytes"));
+            }
+            let mut text = String::new();
+            (&mut entry)
+                .take(MAX_MANIFEST)
+                .read_to_string(&mut text)
+                .map_err(|e| {
+                    if tripped.get() {
+                        too_big()
+                    } else {
+                        format!("the `Cargo.toml` could not be read as UTF-8 text: {e}")
+                    }
+                })?;
+            manifest = Some(text);
+        }
+    }
+    // Read the rest of the stream so a corrupt gzip trailer is caught.
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+
+    let text = manifest.ok_or_else(|| {
+        format!("the .crate is missing a `Cargo.toml` manifest file at `{root}/Cargo.toml`")
+    })?;
+    let info = check_manifest(&text, name, version)?;
+    Ok(TarballInfo {
+        manifest: info,
+        unpacked_bytes: total.get(),
+        entries,
+    })
+}
+
+fn check_path(path: &str, root: &str) -> Result<(), String> {
+    let shown = super::version::printable(path);
+    if path.starts_with('/') || path.starts_with('\\') {
+        return Err(format!("the .crate contains an absolute path `{shown}`"));
+    }
+    let mut parts = path.split('/');
+    if parts.next() != Some(root) {
+        return Err(format!(
+            "the .crate contains `{shown}`, outside its single root folder `{root}/`"
+        ));
+    }
+    for p in parts {
+        if p == ".." || p == "." {
+            return Err(format!("the .crate contains a path with `{p}`: `{shown}`"));
+        }
+        if p.contains('\0') {
+            return Err(format!("the .crate contains a path with a NUL byte: `{shown}`"));
+        }
+    }
+    Ok(())
+}
+
+fn as_str(v: &Option<toml::Value>) -> Option<&str> {
+    v.as_ref().and_then(|v| v.as_str())
+}
+
+/// Checks the packaged manifest against the metadata and reads the fields
+/// the index takes from it.
+pub fn check_manifest(text: &str, name: &str, version: &str) -> Result<ManifestInfo, String> {
+    let raw: RawManifest = toml::from_str(text)
+        .map_err(|e| format!("the `Cargo.toml` in the .crate does not parse: {}", e.message()))?;
+    let pkg = raw
+        .package
+        .or(raw.project)
+        .ok_or("the `Cargo.toml` in the .crate has no `[package]` section")?;
+    for (field, v) in [("name", &pkg.name), ("version", &pkg.version)] {
+        if v.as_ref().is_some_and(|v| v.is_table()) {
+            return Err(format!(
+                "the `Cargo.toml` in the .crate inherits `package.{field}` from a workspace: value from workspace hasn't been set"
+            ));
+        }
+    }
+    let m_name = as_str(&pkg.name).ok_or("the `Cargo.toml` in the .crate has no package name")?;
+    let m_version =
+        as_str(&pkg.version).ok_or("the `Cargo.toml` in the .crate has no package version")?;
+    if m_name != name {
+        return Err(format!(
+            "metadata name `{name}` does not match manifest name `{}`",
+            super::version::printable(m_name)
+        ));
+    }
+    let same_version = semver::Version::parse(m_version)
+        .map(|v| v.to_string() == version)
+        .unwrap_or(false);
+    if !same_version {
+        return Err(format!(
+            "metadata version `{version}` does not match manifest version `{}`",
+            super::version::printable(m_version)
+        ));
+    }
+    let rust_version = match &pkg.rust_version {
+        None => None,
+        Some(v) => {
+            let s = v
+                .as_str()
+                .ok_or("`package.rust-version` in the .crate must be a string")?;
+            super::publish::validate_rust_version(s)?;
+            Some(s.to_string())
+        }
+    };
+    let links = match &pkg.links {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or("`package.links` in the .crate must be a string")?
+                .to_string(),
+        ),
+    };
+    Ok(ManifestInfo {
+        rust_version,
+        links,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    /// Builds a gzip tarball with raw headers, so tests can make any entry.
+    pub fn tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, kind, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            if kind.is_symlink() || kind.is_hard_link() {
+                h.set_link_name("target").unwrap();
+            }
+            // Write the name bytes directly so `..` and absolute paths survive.
+            let name = &mut h.as_gnu_mut().unwrap().name;
+            name.fill(0);
+            name[..path.len()].copy_from_slice(path.as_bytes());
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        let tar = b.into_inner().unwrap();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        gz.write_all(&tar).unwrap();
+        gz.finish().unwrap()
+    }
+
+    const MANIFEST: &[u8] = b"[package]\nname = \"foo\"\nversion = \"1.0.0\"\nrust-version = \"1.74\"\nlinks = \"z\"\n";
+
+    fn ok_crate() -> Vec<u8> {
+        tarball(&[
+            ("foo-1.0.0/Cargo.toml", tar::EntryType::Regular, MANIFEST),
+            ("foo-1.0.0/src/", tar::EntryType::Directory, b""),
+            ("foo-1.0.0/src/lib.rs", tar::EntryType::Regular, b"pub fn f() {}"),
+        ])
+    }
+
+    #[test]
+    fn accepts_a_normal_crate() {
+        let info = check_tarball(&ok_crate(), "foo", "1.0.0", &Limits::default()).unwrap();
+        assert_eq!(info.manifest.rust_version.as_deref(), Some("1.74"));
+        assert_eq!(info.manifest.links.as_deref(), Some("z"));
+        assert_eq!(info.entries, 3);
+    }
+
+    fn err_of(entries: &[(&str, tar::EntryType, &[u8])]) -> String {
+        check_tarball(&tarball(entries), "foo", "1.0.0", &Limits::default()).unwrap_err()
+    }
+
+    #[test]
+    fn rejects_bad_entries() {
+        use tar::EntryType as T;
+        let m = ("foo-1.0.0/Cargo.toml", T::Regular, MANIFEST);
+        let cases: Vec<(Vec<(&str, T, &[u8])>, &str)> = vec![
+            (vec![m, ("foo-1.0.0/../evil", T::Regular, b"x")], "`..`"),
+            (vec![m, ("/etc/passwd", T::Regular, b"x")], "absolute path"),
+            (vec![m, ("other-1.0.0/x", T::Regular, b"x")], "outside its single root"),
+            (vec![m, ("foo-1.0.0/link", T::Symlink, b"")], "symbolic link"),
+            (vec![m, ("foo-1.0.0/hard", T::Link, b"")], "hard link"),
+            (vec![m, ("foo-1.0.0/dev", T::Char, b"")], "device file"),
+            (vec![m, ("foo-1.0.0/blk", T::Block, b"")], "device file"),
+            (vec![m, ("foo-1.0.0/fifo", T::Fifo, b"")], "FIFO"),
+            (vec![("foo-1.0.0/src/lib.rs", T::Regular, b"")], "missing a `Cargo.toml`"),
+            (vec![("foo-1.0.0/CARGO.TOML", T::Regular, MANIFEST)], "exact casing"),
+            (vec![m, ("foo-1.0.0/cargo.toml", T::Regular, MANIFEST)], "more than one"),
+            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package]\nname = \"bar\"\nversion = \"1.0.0\"\n")], "does not match manifest name"),
+            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package]\nname = \"foo\"\nversion = \"1.0.1\"\n")], "does not match manifest version"),
+            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package\n")], "does not parse"),
+            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[lib]\n")], "no `[package]`"),
+            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package]\nname = \"foo\"\nversion.workspace = true\n")], "from a workspace"),
+        ];
+        for (entries, msg) in cases {
+            let e = err_of(&entries);
+            assert!(e.contains(msg), "expected {msg:?}, got {e:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_non_gzip_and_corrupt_gzip() {
+        let e = check_tarball(b"plain tar?", "foo", "1.0.0", &Limits::default()).unwrap_err();
+        assert!(e.contains("not a gzip"), "{e}");
+        let mut c = ok_crate();
+        let n = c.len();
+        c.truncate(n - 10);
+        let e = check_tarball(&c, "foo", "1.0.0", &Limits::default()).unwrap_err();
+        assert!(e.contains("not a valid gzip"), "{e}");
+        let mut c = ok_crate();
+        let mid = c.len() / 2;
+        c[mid] ^= 0xff;
+        assert!(check_tarball(&c, "foo", "1.0.0", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn bounds_unpacked_size_and_entries() {
+        let zeros = vec![0u8; 4 * 1024 * 1024];
+        let bomb = tarball(&[
+            ("foo-1.0.0/Cargo.toml", tar::EntryType::Regular, MANIFEST),
+            ("foo-1.0.0/zeros", tar::EntryType::Regular, &zeros),
+        ]);
+        assert!(bomb.len() < 64 * 1024);
+        let limits = Limits { max_unpacked_bytes: 1024 * 1024, ..Limits::default() };
+        let e = check_tarball(&bomb, "foo", "1.0.0", &limits).unwrap_err();
+        assert!(e.contains("unpacks to more than"), "{e}");
+        let limits = Limits { max_entries: 2, ..Limits::default() };
+        let e = check_tarball(&ok_crate(), "foo", "1.0.0", &limits).unwrap_err();
+        assert!(e.contains("more than the limit of 2 entries"), "{e}");
+    }
+
+    #[test]
+    fn manifest_version_compares_canonically() {
+        assert!(check_manifest("[package]\nname=\"foo\"\nversion=\"1.0.0+b\"\n", "foo", "1.0.0+b").is_ok());
+        assert!(check_manifest("[project]\nname=\"foo\"\nversion=\"1.0.0\"\n", "foo", "1.0.0").is_ok());
+        assert!(check_manifest("[package]\nname=\"foo\"\nversion=\"1.0.0\"\nrust-version=\"x\"\n", "foo", "1.0.0").is_err());
+    }
+}

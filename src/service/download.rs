@@ -1,0 +1,54 @@
+//! Downloads: `.crate` bytes from the content-addressed blob store, checked
+//! against the crate and version in the URL.
+
+use super::yank::find_version;
+use super::{App, Stores};
+use crate::auth::{Principal, Scope};
+use crate::error::AppError;
+use crate::protocol::names::canonical;
+use crate::protocol::version::printable;
+use crate::store::blob_key;
+
+fn missing(name: &str, version: &str) -> AppError {
+    AppError::NotFound(format!(
+        "no download for crate `{}` version `{}`",
+        printable(name),
+        printable(version)
+    ))
+}
+
+/// The bytes for `dl/{crate}/{version}/{cksum}`: one blob read, no
+/// database query.
+pub async fn by_checksum<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+    version: &str,
+    cksum: &str,
+) -> Result<Vec<u8>, AppError> {
+    who.require(Scope::Read, Some(name))?;
+    if cksum.len() != 64 || !cksum.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(missing(name, version));
+    }
+    let blob = app
+        .store
+        .get_blob(&blob_key(cksum))
+        .await?
+        .ok_or_else(|| missing(name, version))?;
+    if canonical(&blob.meta.name) != canonical(name) || blob.meta.version != version {
+        return Err(missing(name, version));
+    }
+    Ok(blob.bytes)
+}
+
+/// The bytes for the standard `/api/v1/crates/{crate}/{version}/download`.
+pub async fn by_version<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+    version: &str,
+) -> Result<Vec<u8>, AppError> {
+    who.require(Scope::Read, Some(name))?;
+    let (c, v) = find_version(app, name, version).await?;
+    by_checksum(app, who, &c.name, &v.num, &v.cksum).await
+}

@@ -1,0 +1,74 @@
+//! The use-cases (publish, index reads, yank, owners, search, downloads,
+//! tokens), generic over the store traits, with the app's configuration.
+
+pub mod auth;
+pub mod download;
+pub mod index;
+pub mod owners;
+pub mod publish;
+pub mod search;
+pub mod tokens;
+pub mod yank;
+
+use crate::protocol::publish::Limits;
+use crate::store::{BlobStore, Db, IndexStore};
+
+/// Everything the app stores, in one bundle.
+pub trait Stores: IndexStore + BlobStore + Db {}
+impl<T: IndexStore + BlobStore + Db> Stores for T {}
+
+/// Deployment settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub limits: Limits,
+    /// The public base URL (`https://reg.example.com`), when it must not be
+    /// taken from the request.
+    pub public_url: Option<String>,
+    /// How long a validated token is trusted without asking the database;
+    /// also the longest time a revocation takes to be honoured.
+    pub token_cache_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            public_url: None,
+            token_cache_secs: 30,
+        }
+    }
+}
+
+/// The app: its stores and settings.
+pub struct App<S> {
+    pub store: S,
+    pub config: Config,
+}
+
+impl<S: Stores> App<S> {
+    pub fn new(store: S, config: Config) -> Self {
+        App { store, config }
+    }
+}
+
+/// Per-request facts the use-cases need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCtx {
+    /// Public base URL without a trailing slash.
+    pub base: String,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl RequestCtx {
+    /// The index URL as consumers configure it.
+    pub fn index_url(&self) -> String {
+        format!("sparse+{}/index/", self.base)
+    }
+
+    /// Spellings of this registry's own index URL that cargo may send as a
+    /// dependency's `registry`.
+    pub fn own_index_urls(&self) -> Vec<String> {
+        vec![self.index_url(), format!("{}/index/", self.base)]
+    }
+}

@@ -1,0 +1,205 @@
+//! Publishing a version: framing and metadata checks, authorisation,
+//! tarball checks, dependency checks, then blob, database commit and index
+//! render, in that order, so a failure at any step leaves nothing that
+//! refers to missing data, and retrying the same request succeeds.
+
+use serde::Serialize;
+
+use super::index::sync_crate;
+use super::{App, RequestCtx, Stores};
+use crate::auth::{Principal, Scope};
+use crate::error::AppError;
+use crate::protocol::index::{NewLine, new_line, sha256_hex};
+use crate::protocol::names::canonical;
+use crate::protocol::publish::{parse_meta, split_body};
+use crate::protocol::tarball::check_tarball;
+use crate::protocol::time::format_utc;
+use crate::store::{BlobMeta, InsertOutcome, NewVersion, blob_key};
+
+/// cargo's publish response.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PublishResponse {
+    pub warnings: Warnings,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, Default)]
+pub struct Warnings {
+    pub invalid_categories: Vec<String>,
+    pub invalid_badges: Vec<String>,
+    pub other: Vec<String>,
+}
+
+fn not_owner(name: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "crate `{name}` exists but you are not one of its owners; ask an owner to run `cargo owner --add <your login> {name}`"
+    ))
+}
+
+fn already_uploaded(name: &str, existing: &str) -> AppError {
+    AppError::BadRequest(format!(
+        "crate version `{existing}` of `{name}` is already uploaded; versions are immutable, publish a new version number instead"
+    ))
+}
+
+/// Publishes one version from a publish request body.
+pub async fn publish<S: Stores>(
+    app: &App<S>,
+    ctx: &RequestCtx,
+    who: &Principal,
+    body: &[u8],
+) -> Result<PublishResponse, AppError> {
+    let limits = &app.config.limits;
+    let store = &app.store;
+    let framed = split_body(body, limits)?;
+    let valid = parse_meta(framed.json, &ctx.own_index_urls())?;
+    let name = valid.meta.name.clone();
+    let canon = canonical(&name);
+    let vers = valid.version.text.clone();
+
+    // Authorisation first: nothing else is looked at for a token that
+    // may not publish this crate.
+    let existing = store.crate_by_canon(&canon).await?;
+    match &existing {
+        Some(c) if c.name != name => {
+            return Err(AppError::BadRequest(format!(
+                "crate `{name}` conflicts with the existing crate `{}`: names that differ only in case or in `-` versus `_` are the same crate; publish it as `{}`",
+                c.name, c.name
+            )));
+        }
+        Some(c) => {
+            who.require(Scope::PublishUpdate, Some(&name))?;
+            if !who.is_admin && !store.is_owner(c.id, who.user_id).await? {
+                return Err(not_owner(&name));
+            }
+        }
+        None => who.require(Scope::PublishNew, Some(&name))?,
+    }
+
+    let cksum = sha256_hex(framed.tarball);
+    if let Some(c) = &existing {
+        if let Some(v) = store.version(c.id, &valid.version.no_build).await? {
+            return finish_existing(app, c.id, &name, &v.num, &v.cksum, &cksum, c.rev != c.indexed_rev)
+                .await;
+        }
+    }
+
+    let tar = check_tarball(framed.tarball, &name, &vers, limits).map_err(AppError::BadRequest)?;
+
+    if !valid.local_deps.is_empty() {
+        let canons: Vec<String> = valid.local_deps.iter().map(|d| canonical(d)).collect();
+        let found = store.crates_by_canons(&canons).await?;
+        for dep in &valid.local_deps {
+            match found.iter().find(|c| c.canon == canonical(dep)) {
+                Some(c) if c.name == *dep => {}
+                Some(c) => {
+                    return Err(AppError::BadRequest(format!(
+                        "dependency `{dep}` is spelled `{}` in this registry; fix the name in Cargo.toml",
+                        c.name
+                    )));
+                }
+                None => {
+                    return Err(AppError::BadRequest(format!(
+                        "no known crate named `{dep}` in this registry: publish it first, or, if it comes from crates.io, declare it without `registry = ...`"
+                    )));
+                }
+            }
+        }
+    }
+
+    let rust_version = tar.manifest.rust_version.clone();
+    let links = tar.manifest.links.clone().or(valid.meta.links.clone());
+    let line = new_line(NewLine {
+        name: &name,
+        vers: &vers,
+        deps: valid.deps.clone(),
+        cksum: &cksum,
+        features: &valid.meta.features,
+        links: links.clone(),
+        rust_version: rust_version.clone(),
+        pubtime: format_utc(ctx.now),
+    });
+    let entry = serde_json::to_string(&line)
+        .map_err(|e| AppError::Internal(format!("serialising index line: {e}")))?;
+
+    store
+        .put_blob(
+            &blob_key(&cksum),
+            framed.tarball,
+            &BlobMeta {
+                name: name.clone(),
+                version: vers.clone(),
+            },
+        )
+        .await?;
+
+    let meta = &valid.meta;
+    let new = NewVersion {
+        crate_name: name.clone(),
+        canon,
+        num: vers.clone(),
+        num_no_build: valid.version.no_build.clone(),
+        cksum: cksum.clone(),
+        entry,
+        size: i64::try_from(framed.tarball.len()).unwrap_or(i64::MAX),
+        description: meta.description.clone(),
+        license: meta.license.clone(),
+        homepage: meta.homepage.clone(),
+        documentation: meta.documentation.clone(),
+        repository: meta.repository.clone(),
+        keywords: serde_json::to_string(&meta.keywords).unwrap_or_else(|_| "[]".into()),
+        categories: serde_json::to_string(&meta.categories).unwrap_or_else(|_| "[]".into()),
+        readme: meta.readme.clone(),
+        links,
+        rust_version,
+        publisher_id: who.user_id,
+        publisher_is_admin: who.is_admin,
+        now: ctx.now,
+    };
+    let crate_id = match store.insert_version(&new).await? {
+        InsertOutcome::Inserted { crate_id, .. } => crate_id,
+        InsertOutcome::VersionExists(v) => {
+            // Lost a race against another publish of this version.
+            return finish_existing(app, v.crate_id, &name, &v.num, &v.cksum, &cksum, false).await;
+        }
+        InsertOutcome::NameTaken(other) => {
+            return Err(AppError::BadRequest(format!(
+                "crate `{name}` conflicts with the existing crate `{other}`: names that differ only in case or in `-` versus `_` are the same crate"
+            )));
+        }
+        InsertOutcome::NotOwner => return Err(not_owner(&name)),
+    };
+    sync_crate(store, crate_id).await?;
+    Ok(PublishResponse {
+        warnings: Warnings {
+            other: valid.warnings,
+            ..Warnings::default()
+        },
+    })
+}
+
+/// The version exists already. When it holds the very same bytes and its
+/// index render did not finish (an earlier attempt failed after the
+/// commit), finish it and succeed: that makes retries safe. Otherwise the
+/// version is taken.
+async fn finish_existing<S: Stores>(
+    app: &App<S>,
+    crate_id: i64,
+    name: &str,
+    existing_num: &str,
+    existing_cksum: &str,
+    cksum: &str,
+    index_stale: bool,
+) -> Result<PublishResponse, AppError> {
+    if existing_cksum == cksum && index_stale {
+        sync_crate(&app.store, crate_id).await?;
+        return Ok(PublishResponse {
+            warnings: Warnings {
+                other: vec![format!(
+                    "version `{existing_num}` was already stored with these exact contents; its index entry has been completed"
+                )],
+                ..Warnings::default()
+            },
+        });
+    }
+    Err(already_uploaded(name, existing_num))
+}

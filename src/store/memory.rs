@@ -1,0 +1,411 @@
+//! In-memory implementation of every store trait, for native tests. Each
+//! method holds one lock for its whole body, so each is atomic like the D1
+//! batch it stands for.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::*;
+use crate::protocol::names::canonical;
+
+#[derive(Default)]
+struct State {
+    index: HashMap<String, IndexFile>,
+    blobs: HashMap<String, Blob>,
+    users: Vec<User>,
+    tokens: Vec<(TokenRecord, String)>,
+    crates: Vec<CrateRecord>,
+    versions: Vec<VersionRecord>,
+    owners: Vec<(i64, i64)>,
+    next_id: i64,
+}
+
+impl State {
+    fn id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// All stores in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::new("memory store lock poisoned"))
+    }
+
+    /// Number of stored blobs (for tests proving nothing was stored).
+    pub fn blob_count(&self) -> usize {
+        self.lock().map(|s| s.blobs.len()).unwrap_or(0)
+    }
+
+    /// Number of index files.
+    pub fn index_count(&self) -> usize {
+        self.lock().map(|s| s.index.len()).unwrap_or(0)
+    }
+
+    /// Number of version rows.
+    pub fn version_count(&self) -> usize {
+        self.lock().map(|s| s.versions.len()).unwrap_or(0)
+    }
+
+    /// Number of crate rows.
+    pub fn crate_count(&self) -> usize {
+        self.lock().map(|s| s.crates.len()).unwrap_or(0)
+    }
+
+    /// Overwrites an index file directly (tests simulating drift).
+    pub fn corrupt_index(&self, key: &str, body: &str) {
+        if let Ok(mut s) = self.lock() {
+            s.index.insert(
+                key.to_string(),
+                IndexFile {
+                    body: body.to_string(),
+                    etag: "\"corrupt\"".into(),
+                    rev: 0,
+                },
+            );
+        }
+    }
+}
+
+impl IndexStore for MemoryStore {
+    async fn get_file(&self, key: &str) -> StoreResult<Option<IndexFile>> {
+        Ok(self.lock()?.index.get(key).cloned())
+    }
+    async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()> {
+        self.lock()?.index.insert(key.to_string(), file.clone());
+        Ok(())
+    }
+    async fn delete_file(&self, key: &str) -> StoreResult<()> {
+        self.lock()?.index.remove(key);
+        Ok(())
+    }
+}
+
+impl BlobStore for MemoryStore {
+    async fn put_blob(&self, key: &str, bytes: &[u8], meta: &BlobMeta) -> StoreResult<()> {
+        self.lock()?
+            .blobs
+            .entry(key.to_string())
+            .or_insert_with(|| Blob {
+                bytes: bytes.to_vec(),
+                meta: meta.clone(),
+            });
+        Ok(())
+    }
+    async fn get_blob(&self, key: &str) -> StoreResult<Option<Blob>> {
+        Ok(self.lock()?.blobs.get(key).cloned())
+    }
+}
+
+impl UserStore for MemoryStore {
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        Ok(self
+            .lock()?
+            .users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
+            .cloned())
+    }
+    async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>> {
+        let s = self.lock()?;
+        Ok(s.users
+            .iter()
+            .filter(|u| logins.iter().any(|l| u.login.eq_ignore_ascii_case(l)))
+            .cloned()
+            .collect())
+    }
+    async fn create_user(&self, login: &str, is_admin: bool, now: i64) -> StoreResult<Option<User>> {
+        let mut s = self.lock()?;
+        if s.users.iter().any(|u| u.login.eq_ignore_ascii_case(login)) {
+            return Ok(None);
+        }
+        let u = User {
+            id: s.id(),
+            login: login.to_string(),
+            name: None,
+            is_admin,
+            disabled: false,
+            created_at: now,
+        };
+        s.users.push(u.clone());
+        Ok(Some(u))
+    }
+}
+
+impl TokenStore for MemoryStore {
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
+        let s = self.lock()?;
+        let Some((t, _)) = s.tokens.iter().find(|(_, h)| h == hash) else {
+            return Ok(None);
+        };
+        let u = s.users.iter().find(|u| u.id == t.user_id).cloned();
+        Ok(u.map(|u| (t.clone(), u)))
+    }
+    async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord> {
+        let mut s = self.lock()?;
+        let rec = TokenRecord {
+            id: s.id(),
+            user_id: t.user_id,
+            name: t.name.clone(),
+            hint: t.hint.clone(),
+            scopes: t.scopes.clone(),
+            patterns: t.patterns.clone(),
+            created_at: t.created_at,
+            last_used_at: None,
+            expires_at: t.expires_at,
+            revoked_at: None,
+        };
+        s.tokens.push((rec.clone(), t.hash.clone()));
+        Ok(rec)
+    }
+    async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>> {
+        Ok(self
+            .lock()?
+            .tokens
+            .iter()
+            .filter(|(t, _)| t.user_id == user_id)
+            .map(|(t, _)| t.clone())
+            .collect())
+    }
+    async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        match s
+            .tokens
+            .iter_mut()
+            .find(|(t, _)| t.id == id && t.revoked_at.is_none())
+        {
+            Some((t, _)) => {
+                t.revoked_at = Some(now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id) {
+            if t.last_used_at.is_none_or(|l| l < now - 60) {
+                t.last_used_at = Some(now);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_owner(s: &State, crate_id: i64, user_id: i64) -> bool {
+    s.owners.contains(&(crate_id, user_id))
+}
+
+impl CrateStore for MemoryStore {
+    async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>> {
+        Ok(self.lock()?.crates.iter().find(|c| c.canon == canon).cloned())
+    }
+    async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
+        let s = self.lock()?;
+        Ok(s.crates
+            .iter()
+            .filter(|c| canons.contains(&c.canon))
+            .cloned()
+            .collect())
+    }
+    async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
+        Ok(self.lock()?.crates.clone())
+    }
+    async fn version(&self, crate_id: i64, num_no_build: &str) -> StoreResult<Option<VersionRecord>> {
+        Ok(self
+            .lock()?
+            .versions
+            .iter()
+            .find(|v| v.crate_id == crate_id && v.num_no_build == num_no_build)
+            .cloned())
+    }
+    async fn version_by_cksum(&self, crate_id: i64, cksum: &str) -> StoreResult<Option<VersionRecord>> {
+        Ok(self
+            .lock()?
+            .versions
+            .iter()
+            .find(|v| v.crate_id == crate_id && v.cksum == cksum)
+            .cloned())
+    }
+    async fn insert_version(&self, v: &NewVersion) -> StoreResult<InsertOutcome> {
+        let mut s = self.lock()?;
+        let existing = s.crates.iter().find(|c| c.canon == v.canon).cloned();
+        let (crate_id, new_crate) = match existing {
+            Some(c) => {
+                if c.name != v.crate_name {
+                    return Ok(InsertOutcome::NameTaken(c.name));
+                }
+                if let Some(old) = s
+                    .versions
+                    .iter()
+                    .find(|x| x.crate_id == c.id && x.num_no_build == v.num_no_build)
+                {
+                    return Ok(InsertOutcome::VersionExists(old.clone()));
+                }
+                if !v.publisher_is_admin && !is_owner(&s, c.id, v.publisher_id) {
+                    return Ok(InsertOutcome::NotOwner);
+                }
+                (c.id, false)
+            }
+            None => {
+                let id = s.id();
+                s.crates.push(CrateRecord {
+                    id,
+                    name: v.crate_name.clone(),
+                    canon: v.canon.clone(),
+                    created_at: v.now,
+                    updated_at: v.now,
+                    rev: 0,
+                    indexed_rev: 0,
+                    max_version: None,
+                    description: None,
+                });
+                s.owners.push((id, v.publisher_id));
+                (id, true)
+            }
+        };
+        let vid = s.id();
+        s.versions.push(VersionRecord {
+            id: vid,
+            crate_id,
+            num: v.num.clone(),
+            num_no_build: v.num_no_build.clone(),
+            cksum: v.cksum.clone(),
+            yanked: false,
+            pubtime: v.now,
+            entry: v.entry.clone(),
+        });
+        if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id) {
+            c.rev += 1;
+            c.updated_at = v.now;
+            c.description = v.description.clone();
+        }
+        Ok(InsertOutcome::Inserted { crate_id, new_crate })
+    }
+    async fn set_yanked(&self, version_id: i64, yanked: bool, _actor: i64, now: i64) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let Some(v) = s.versions.iter_mut().find(|v| v.id == version_id) else {
+            return Ok(false);
+        };
+        if v.yanked == yanked {
+            return Ok(false);
+        }
+        v.yanked = yanked;
+        let cid = v.crate_id;
+        if let Some(c) = s.crates.iter_mut().find(|c| c.id == cid) {
+            c.rev += 1;
+            c.updated_at = now;
+        }
+        Ok(true)
+    }
+    async fn crate_versions(&self, crate_id: i64) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
+        let s = self.lock()?;
+        let Some(c) = s.crates.iter().find(|c| c.id == crate_id).cloned() else {
+            return Ok(None);
+        };
+        let vs = s
+            .versions
+            .iter()
+            .filter(|v| v.crate_id == crate_id)
+            .cloned()
+            .collect();
+        Ok(Some((c, vs)))
+    }
+    async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>> {
+        Ok(self.lock()?.crates.iter().find(|c| c.id == crate_id).map(|c| c.rev))
+    }
+    async fn mark_indexed(&self, crate_id: i64, rev: i64, max_version: Option<&str>) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id) {
+            if rev >= c.indexed_rev {
+                c.indexed_rev = rev;
+                c.max_version = max_version.map(str::to_string);
+            }
+        }
+        Ok(())
+    }
+    async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {
+        let s = self.lock()?;
+        Ok(s.users
+            .iter()
+            .filter(|u| is_owner(&s, crate_id, u.id))
+            .cloned()
+            .collect())
+    }
+    async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool> {
+        Ok(is_owner(&*self.lock()?, crate_id, user_id))
+    }
+    async fn add_owners(&self, crate_id: i64, user_ids: &[i64], _actor: i64, _now: i64) -> StoreResult<usize> {
+        let mut s = self.lock()?;
+        let mut added = 0;
+        for &u in user_ids {
+            if !is_owner(&s, crate_id, u) {
+                s.owners.push((crate_id, u));
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+    async fn remove_owners(&self, crate_id: i64, user_ids: &[i64], _actor: i64, _now: i64) -> StoreResult<RemoveOutcome> {
+        let mut s = self.lock()?;
+        let remaining = s
+            .owners
+            .iter()
+            .filter(|(c, u)| *c == crate_id && !user_ids.contains(u))
+            .count();
+        if remaining == 0 {
+            return Ok(RemoveOutcome::WouldOrphan);
+        }
+        let before = s.owners.len();
+        s.owners
+            .retain(|(c, u)| !(*c == crate_id && user_ids.contains(u)));
+        Ok(RemoveOutcome::Removed(before - s.owners.len()))
+    }
+    async fn search(&self, q: &str, limit: u32, offset: u32) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        let s = self.lock()?;
+        let cq = canonical(q);
+        let lq = q.to_lowercase();
+        let mut hits: Vec<(u8, &CrateRecord)> = s
+            .crates
+            .iter()
+            .filter_map(|c| {
+                let rank = if c.canon == cq {
+                    0
+                } else if c.canon.starts_with(&cq) {
+                    1
+                } else if c.canon.contains(&cq)
+                    || c.description
+                        .as_ref()
+                        .is_some_and(|d| d.to_lowercase().contains(&lq))
+                {
+                    2
+                } else {
+                    return None;
+                };
+                Some((rank, c))
+            })
+            .collect();
+        hits.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.canon.cmp(&b.1.canon)));
+        let total = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+        Ok((
+            hits.into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .map(|(_, c)| c.clone())
+                .collect(),
+            total,
+        ))
+    }
+}

@@ -1,0 +1,238 @@
+//! Storage in domain terms: small traits for the index cache (KV), crate
+//! blobs (R2) and the database records (D1), plus the in-memory
+//! implementation native tests use. The D1/KV/R2 implementations live in
+//! `cf` (wasm only).
+
+pub mod memory;
+
+/// A storage backend failed. The text is logged, never shown to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        StoreError(msg.into())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A rendered index file as kept in the index store, with the ETag and the
+/// crate revision it was rendered from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFile {
+    pub body: String,
+    pub etag: String,
+    pub rev: i64,
+}
+
+/// Metadata kept beside a crate blob, checked on download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    pub name: String,
+    pub version: String,
+}
+
+/// A stored crate blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub meta: BlobMeta,
+}
+
+/// A registry user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: Option<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A stored API token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub hint: String,
+    /// Comma-separated scope names.
+    pub scopes: String,
+    /// Comma-separated crate patterns; empty means all crates.
+    pub patterns: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A token to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub user_id: i64,
+    pub name: String,
+    pub hash: String,
+    pub hint: String,
+    pub scopes: String,
+    pub patterns: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrateRecord {
+    pub id: i64,
+    pub name: String,
+    pub canon: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Bumped by every change that alters the crate's index file.
+    pub rev: i64,
+    /// The `rev` last rendered into the index store.
+    pub indexed_rev: i64,
+    pub max_version: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A published version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    pub id: i64,
+    pub crate_id: i64,
+    pub num: String,
+    pub num_no_build: String,
+    pub cksum: String,
+    pub yanked: bool,
+    pub pubtime: i64,
+    /// The version's index line as JSON, with `yanked` false.
+    pub entry: String,
+}
+
+/// Everything stored for a new version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVersion {
+    pub crate_name: String,
+    pub canon: String,
+    pub num: String,
+    pub num_no_build: String,
+    pub cksum: String,
+    pub entry: String,
+    pub size: i64,
+    pub description: Option<String>,
+    pub license: Option<String>,
+    pub homepage: Option<String>,
+    pub documentation: Option<String>,
+    pub repository: Option<String>,
+    pub keywords: String,
+    pub categories: String,
+    pub readme: Option<String>,
+    pub links: Option<String>,
+    pub rust_version: Option<String>,
+    pub publisher_id: i64,
+    /// Admins may publish to crates they do not own.
+    pub publisher_is_admin: bool,
+    pub now: i64,
+}
+
+/// What `insert_version` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored; `new_crate` when this created the crate (and its owner).
+    Inserted { crate_id: i64, new_crate: bool },
+    /// A version equal ignoring build metadata exists already.
+    VersionExists(VersionRecord),
+    /// A crate with the same canonical name but another spelling exists.
+    NameTaken(String),
+    /// The crate exists and the publisher is not an owner (nor an admin).
+    NotOwner,
+}
+
+/// What `remove_owners` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoveOutcome {
+    Removed(usize),
+    /// Refused: the crate would have no owner left.
+    WouldOrphan,
+}
+
+/// The rendered-index cache (KV).
+#[allow(async_fn_in_trait)]
+pub trait IndexStore {
+    async fn get_file(&self, key: &str) -> StoreResult<Option<IndexFile>>;
+    async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()>;
+    async fn delete_file(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Crate blobs (R2), content-addressed and written once.
+#[allow(async_fn_in_trait)]
+pub trait BlobStore {
+    /// Stores the blob unless the key exists already.
+    async fn put_blob(&self, key: &str, bytes: &[u8], meta: &BlobMeta) -> StoreResult<()>;
+    async fn get_blob(&self, key: &str) -> StoreResult<Option<Blob>>;
+}
+
+/// Users.
+#[allow(async_fn_in_trait)]
+pub trait UserStore {
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>>;
+    /// Creates a user; `None` when the login is taken.
+    async fn create_user(&self, login: &str, is_admin: bool, now: i64) -> StoreResult<Option<User>>;
+}
+
+/// Tokens.
+#[allow(async_fn_in_trait)]
+pub trait TokenStore {
+    /// The token with this hash and its user.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>>;
+    async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord>;
+    async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>>;
+    /// Revokes a token; false when there was no such unrevoked token.
+    async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<bool>;
+    /// Records use, at most once a minute per token.
+    async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()>;
+}
+
+/// Crates, versions and owners.
+#[allow(async_fn_in_trait)]
+pub trait CrateStore {
+    async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>>;
+    /// The crates with any of these canonical names, in one query.
+    async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>>;
+    async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>>;
+    /// The version equal to `num_no_build` ignoring build metadata.
+    async fn version(&self, crate_id: i64, num_no_build: &str) -> StoreResult<Option<VersionRecord>>;
+    /// The version whose blob has this checksum.
+    async fn version_by_cksum(&self, crate_id: i64, cksum: &str) -> StoreResult<Option<VersionRecord>>;
+    /// Atomically creates the crate (owned by the publisher) if new, checks
+    /// ownership and uniqueness, stores the version and bumps `rev`.
+    async fn insert_version(&self, v: &NewVersion) -> StoreResult<InsertOutcome>;
+    /// Sets `yanked`; bumps `rev` when it changed. Returns whether it did.
+    async fn set_yanked(&self, version_id: i64, yanked: bool, actor: i64, now: i64) -> StoreResult<bool>;
+    /// The crate and all its versions in publish order, read together.
+    async fn crate_versions(&self, crate_id: i64) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>>;
+    async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>>;
+    /// Records that `rev` was rendered, with the derived `max_version`.
+    async fn mark_indexed(&self, crate_id: i64, rev: i64, max_version: Option<&str>) -> StoreResult<()>;
+    async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>>;
+    async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool>;
+    /// Adds owners; returns how many were new.
+    async fn add_owners(&self, crate_id: i64, user_ids: &[i64], actor: i64, now: i64) -> StoreResult<usize>;
+    async fn remove_owners(&self, crate_id: i64, user_ids: &[i64], actor: i64, now: i64) -> StoreResult<RemoveOutcome>;
+    /// Crates matching `q` (exact name, then prefix, then name or
+    /// description containing it), and the total count.
+    async fn search(&self, q: &str, limit: u32, offset: u32) -> StoreResult<(Vec<CrateRecord>, u32)>;
+}
+
+/// The whole database.
+pub trait Db: UserStore + TokenStore + CrateStore {}
+impl<T: UserStore + TokenStore + CrateStore> Db for T {}
+
+/// The R2 key of a crate blob: content-addressed, so a key is never
+/// written with two different contents.
+pub fn blob_key(cksum: &str) -> String {
+    format!("crates/{cksum}.crate")
+}

@@ -1,0 +1,76 @@
+//! Building responses: JSON and text bodies, Cargo's error body and its
+//! `WWW-Authenticate` challenge, and the security headers every response
+//! carries.
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::error::AppError;
+
+pub type Resp = Response<Vec<u8>>;
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A response with a body and content type.
+pub fn with_body(code: u16, content_type: &'static str, body: Vec<u8>) -> Resp {
+    let mut r = Response::new(body);
+    *r.status_mut() = status(code);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A JSON response.
+pub fn json(code: u16, value: &impl serde::Serialize) -> Resp {
+    match serde_json::to_vec(value) {
+        Ok(b) => with_body(code, "application/json; charset=utf-8", b),
+        Err(e) => error(&AppError::Internal(format!("serialising response: {e}")), None),
+    }
+}
+
+/// Cargo's error body for an error. `login_url` adds the `Cargo` challenge
+/// to a 401.
+pub fn error(e: &AppError, login_url: Option<&str>) -> Resp {
+    let mut r = with_body(e.status(), "application/json; charset=utf-8", e.body().into_bytes());
+    if e.status() == 401 {
+        if let Some(url) = login_url {
+            if let Ok(v) = HeaderValue::from_str(&format!("Cargo login_url=\"{url}\"")) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+    }
+    if e.status() == 405 {
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT, DELETE"));
+    }
+    r
+}
+
+/// A redirect.
+pub fn redirect(location: &str) -> Resp {
+    let mut r = with_body(302, "text/plain; charset=utf-8", Vec::new());
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// The Content-Security-Policy of every response: no inline script, no
+/// framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers every response carries; HSTS only on https.
+pub fn add_security_headers(h: &mut HeaderMap, https: bool) {
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    if https {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+}
