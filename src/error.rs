@@ -96,7 +96,8 @@ mod tests {
 
     #[test]
     fn body_is_cargo_shaped() {
-        let v: serde_json::Value = serde_json::from_str(&AppError::NotFound("no \"x\"".into()).body()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&AppError::NotFound("no \"x\"".into()).body()).unwrap();
         assert_eq!(v["errors"][0]["detail"], "no \"x\"");
     }
 }

@@ -30,8 +30,8 @@ impl Principal {
                 scope.as_str()
             )));
         }
-        if let Some(name) = crate_name {
-            if !self.patterns.is_empty() && !self.patterns.iter().any(|p| p.matches(name)) {
+        if let Some(name) = crate_name
+            && !self.patterns.is_empty() && !self.patterns.iter().any(|p| p.matches(name)) {
                 return Err(AppError::Forbidden(format!(
                     "this token is limited to the crates {} and cannot act on `{name}`",
                     self.patterns
@@ -41,7 +41,6 @@ impl Principal {
                         .join(", ")
                 )));
             }
-        }
         Ok(())
     }
 }

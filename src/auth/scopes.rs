@@ -73,8 +73,7 @@ impl Scopes {
     pub fn parse(s: &str) -> Result<Scopes, String> {
         let mut out = 0;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let scope =
-                Scope::parse(part).ok_or_else(|| format!("unknown scope `{part}`"))?;
+            let scope = Scope::parse(part).ok_or_else(|| format!("unknown scope `{part}`"))?;
             out |= scope.bit();
         }
         Ok(Scopes(out))
@@ -152,7 +151,10 @@ mod tests {
         let s = Scopes::parse("read, yank").unwrap();
         assert!(s.has(Scope::Read) && s.has(Scope::Yank) && !s.has(Scope::PublishNew));
         assert_eq!(s.to_list_string(), "read,yank");
-        assert_eq!(Scopes::parse(&Scopes::all().to_list_string()).unwrap(), Scopes::all());
+        assert_eq!(
+            Scopes::parse(&Scopes::all().to_list_string()).unwrap(),
+            Scopes::all()
+        );
         assert!(Scopes::parse("read,admin").is_err());
     }
 

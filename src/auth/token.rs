@@ -50,7 +50,8 @@ pub fn parse_authorization(value: Option<&[u8]>) -> Credential<'_> {
     };
     let s = s.trim_start();
     let is_bearer = s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("bearer"))
-        && s.get(6..).is_some_and(|r| r.is_empty() || r.starts_with(' '));
+        && s.get(6..)
+            .is_some_and(|r| r.is_empty() || r.starts_with(' '));
     let token = if is_bearer {
         s.get(6..).unwrap_or("").trim()
     } else {
@@ -84,13 +85,28 @@ mod tests {
     fn parses_authorization() {
         assert_eq!(parse_authorization(None), Credential::Missing);
         assert_eq!(parse_authorization(Some(b"abc")), Credential::Token("abc"));
-        assert_eq!(parse_authorization(Some(b"Bearer abc")), Credential::Token("abc"));
-        assert_eq!(parse_authorization(Some(b"bearer  abc ")), Credential::Token("abc"));
-        assert_eq!(parse_authorization(Some(b"Basic abc")), Credential::Malformed);
+        assert_eq!(
+            parse_authorization(Some(b"Bearer abc")),
+            Credential::Token("abc")
+        );
+        assert_eq!(
+            parse_authorization(Some(b"bearer  abc ")),
+            Credential::Token("abc")
+        );
+        assert_eq!(
+            parse_authorization(Some(b"Basic abc")),
+            Credential::Malformed
+        );
         assert_eq!(parse_authorization(Some(b"")), Credential::Malformed);
         assert_eq!(parse_authorization(Some(b"Bearer ")), Credential::Malformed);
         assert_eq!(parse_authorization(Some(b"a\x01b")), Credential::Malformed);
-        assert_eq!(parse_authorization(Some(&[0xff, 0xfe])), Credential::Malformed);
-        assert_eq!(parse_authorization(Some(&[b'a'; 513])), Credential::Malformed);
+        assert_eq!(
+            parse_authorization(Some(&[0xff, 0xfe])),
+            Credential::Malformed
+        );
+        assert_eq!(
+            parse_authorization(Some(&[b'a'; 513])),
+            Credential::Malformed
+        );
     }
 }

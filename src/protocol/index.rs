@@ -165,9 +165,10 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// Whether an `If-None-Match` header matches an ETag: exact comparison of
 /// each listed tag, tolerating a `W/` prefix, and `*`.
 pub fn if_none_match(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|t| {
-        t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
-    })
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
 /// `config.json` for a registry whose public base URL is `base` (no
@@ -201,10 +202,21 @@ mod tests {
 
     #[test]
     fn deps_sort_by_name_then_kind() {
-        let mut d = vec![dep("b", "dev", "^1"), dep("a", "dev", "^1"), dep("b", "normal", "^1"), dep("b", "build", "^1")];
+        let mut d = vec![
+            dep("b", "dev", "^1"),
+            dep("a", "dev", "^1"),
+            dep("b", "normal", "^1"),
+            dep("b", "build", "^1"),
+        ];
         sort_deps(&mut d);
-        let got: Vec<_> = d.iter().map(|d| (d.name.as_str(), d.kind.as_str())).collect();
-        assert_eq!(got, [("a", "dev"), ("b", "normal"), ("b", "build"), ("b", "dev")]);
+        let got: Vec<_> = d
+            .iter()
+            .map(|d| (d.name.as_str(), d.kind.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", "dev"), ("b", "normal"), ("b", "build"), ("b", "dev")]
+        );
     }
 
     #[test]
@@ -280,15 +292,22 @@ mod tests {
 
     #[test]
     fn config_has_dl_api_and_auth() {
-        let c: serde_json::Value = serde_json::from_str(&config_json("http://127.0.0.1:8787")).unwrap();
+        let c: serde_json::Value =
+            serde_json::from_str(&config_json("http://127.0.0.1:8787")).unwrap();
         assert_eq!(c["api"], "http://127.0.0.1:8787");
         assert_eq!(c["auth-required"], true);
-        assert_eq!(c["dl"], "http://127.0.0.1:8787/dl/{crate}/{version}/{sha256-checksum}");
+        assert_eq!(
+            c["dl"],
+            "http://127.0.0.1:8787/dl/{crate}/{version}/{sha256-checksum}"
+        );
     }
 
     #[test]
     fn hex() {
         assert_eq!(to_hex(&[0, 15, 255]), "000fff");
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

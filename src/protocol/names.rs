@@ -73,7 +73,10 @@ impl std::fmt::Display for NameError {
                 "crate name is too long: the maximum is {MAX_NAME_LEN} characters"
             ),
             NameError::StartsWithDigit(n) => {
-                write!(f, "invalid crate name `{n}`: the name cannot start with a digit")
+                write!(
+                    f,
+                    "invalid crate name `{n}`: the name cannot start with a digit"
+                )
             }
             NameError::BadFirst(n) => write!(
                 f,
@@ -194,7 +197,10 @@ mod tests {
         assert_eq!(index_path("IO").as_deref(), Some("2/io"));
         assert_eq!(index_path("Syn").as_deref(), Some("3/s/syn"));
         assert_eq!(index_path("serde").as_deref(), Some("se/rd/serde"));
-        assert_eq!(index_path("Serde_JSON").as_deref(), Some("se/rd/serde_json"));
+        assert_eq!(
+            index_path("Serde_JSON").as_deref(),
+            Some("se/rd/serde_json")
+        );
         assert_eq!(index_path("abcd").as_deref(), Some("ab/cd/abcd"));
         assert_eq!(index_path(""), None);
         assert_eq!(index_path("é"), None);
@@ -217,12 +223,30 @@ mod tests {
     fn name_rules() {
         assert!(validate_crate_name("foo-bar_2").is_ok());
         assert_eq!(validate_crate_name(""), Err(NameError::Empty));
-        assert!(matches!(validate_crate_name("1abc"), Err(NameError::StartsWithDigit(_))));
-        assert!(matches!(validate_crate_name("_abc"), Err(NameError::BadFirst(_))));
-        assert!(matches!(validate_crate_name("-abc"), Err(NameError::BadFirst(_))));
-        assert!(matches!(validate_crate_name("ab.c"), Err(NameError::BadChar(_, '.'))));
-        assert!(matches!(validate_crate_name("abç"), Err(NameError::BadChar(_, 'ç'))));
-        assert_eq!(validate_crate_name(&"a".repeat(65)), Err(NameError::TooLong));
+        assert!(matches!(
+            validate_crate_name("1abc"),
+            Err(NameError::StartsWithDigit(_))
+        ));
+        assert!(matches!(
+            validate_crate_name("_abc"),
+            Err(NameError::BadFirst(_))
+        ));
+        assert!(matches!(
+            validate_crate_name("-abc"),
+            Err(NameError::BadFirst(_))
+        ));
+        assert!(matches!(
+            validate_crate_name("ab.c"),
+            Err(NameError::BadChar(_, '.'))
+        ));
+        assert!(matches!(
+            validate_crate_name("abç"),
+            Err(NameError::BadChar(_, 'ç'))
+        ));
+        assert_eq!(
+            validate_crate_name(&"a".repeat(65)),
+            Err(NameError::TooLong)
+        );
         assert!(validate_crate_name(&"a".repeat(64)).is_ok());
         assert!(validate_rename("_json").is_ok());
         assert!(validate_crate_name("_json").is_err());
@@ -230,8 +254,20 @@ mod tests {
 
     #[test]
     fn reserved_names_compare_canonically() {
-        for n in ["std", "Core", "proc-macro", "PROC_MACRO", "nul", "Com1", "lpt9", "aux"] {
-            assert!(matches!(validate_crate_name(n), Err(NameError::Reserved(_))), "{n}");
+        for n in [
+            "std",
+            "Core",
+            "proc-macro",
+            "PROC_MACRO",
+            "nul",
+            "Com1",
+            "lpt9",
+            "aux",
+        ] {
+            assert!(
+                matches!(validate_crate_name(n), Err(NameError::Reserved(_))),
+                "{n}"
+            );
         }
         assert!(validate_crate_name("stdx").is_ok());
         assert!(validate_crate_name("com10").is_ok());

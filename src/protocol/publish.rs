@@ -226,8 +226,8 @@ pub struct ValidPublish {
 /// Parses the JSON metadata. `own_index_urls` are the spellings of this
 /// registry's index URL, treated like an omitted `registry`.
 pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish, PublishError> {
-    let mut meta: PublishMeta = serde_json::from_slice(json)
-        .map_err(|e| bad(format!("invalid upload request: {e}")))?;
+    let mut meta: PublishMeta =
+        serde_json::from_slice(json).map_err(|e| bad(format!("invalid upload request: {e}")))?;
     names::validate_crate_name(&meta.name).map_err(|e| bad(e.to_string()))?;
     let version = version::parse_version(&meta.vers).map_err(bad)?;
     let mut warnings = Vec::new();
@@ -273,17 +273,21 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
             )));
         }
         if d.features.len() > MAX_FEATURES {
-            return Err(bad(format!("dependency `{}` enables too many features", d.name)));
+            return Err(bad(format!(
+                "dependency `{}` enables too many features",
+                d.name
+            )));
         }
         for f in &d.features {
-            validate_feature_value(f)
-                .map_err(|e| bad(format!("dependency `{}`: {e}", d.name)))?;
+            validate_feature_value(f).map_err(|e| bad(format!("dependency `{}`: {e}", d.name)))?;
         }
-        if let Some(t) = &d.target {
-            if t.is_empty() || t.len() > 500 {
-                return Err(bad(format!("dependency `{}` has an invalid target", d.name)));
+        if let Some(t) = &d.target
+            && (t.is_empty() || t.len() > 500) {
+                return Err(bad(format!(
+                    "dependency `{}` has an invalid target",
+                    d.name
+                )));
             }
-        }
         let registry = match &d.registry {
             Some(r) if own_index_urls.iter().any(|own| same_url(own, r)) => None,
             Some(r) if r.is_empty() || r.len() > 500 => {
@@ -332,11 +336,10 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
         }
     }
 
-    if let Some(links) = &meta.links {
-        if links.is_empty() || links.len() > 200 {
+    if let Some(links) = &meta.links
+        && (links.is_empty() || links.len() > 200) {
             return Err(bad("the `links` value must be 1 to 200 characters"));
         }
-    }
     if let Some(rv) = &meta.rust_version {
         validate_rust_version(rv).map_err(bad)?;
     }
@@ -357,14 +360,13 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
         ("documentation", &mut meta.documentation),
         ("repository", &mut meta.repository),
     ] {
-        if let Some(v) = value.as_ref() {
-            if !(v.starts_with("http://") || v.starts_with("https://")) || v.len() > MAX_TEXT {
+        if let Some(v) = value.as_ref()
+            && (!(v.starts_with("http://") || v.starts_with("https://")) || v.len() > MAX_TEXT) {
                 warnings.push(format!(
                     "the `{field}` URL was dropped: it must be an http(s) URL of at most {MAX_TEXT} characters"
                 ));
                 *value = None;
             }
-        }
     }
     if meta.readme.as_ref().is_some_and(|r| r.len() > MAX_README) {
         return Err(bad(format!(
@@ -372,7 +374,9 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
         )));
     }
     if meta.keywords.len() > 20 || meta.keywords.iter().any(|k| k.len() > 100) {
-        return Err(bad("too many or too long keywords: at most 20, of at most 100 characters"));
+        return Err(bad(
+            "too many or too long keywords: at most 20, of at most 100 characters",
+        ));
     }
     if meta.categories.len() > 20 || meta.categories.iter().any(|k| k.len() > 100) {
         return Err(bad(
@@ -474,19 +478,44 @@ mod tests {
     #[test]
     fn rejects_bad_framing() {
         let l = Limits::default();
-        assert!(split_body(b"", &l).unwrap_err().message().contains("metadata length"));
-        assert!(split_body(b"\x01\x00", &l).unwrap_err().message().contains("metadata length"));
+        assert!(
+            split_body(b"", &l)
+                .unwrap_err()
+                .message()
+                .contains("metadata length")
+        );
+        assert!(
+            split_body(b"\x01\x00", &l)
+                .unwrap_err()
+                .message()
+                .contains("metadata length")
+        );
         let mut b = body(b"{}", b"x");
         b.truncate(b.len() - 1);
-        assert!(split_body(&b, &l).unwrap_err().message().contains("ends early"));
+        assert!(
+            split_body(&b, &l)
+                .unwrap_err()
+                .message()
+                .contains("ends early")
+        );
         let mut b = body(b"{}", b"x");
         b.push(0);
-        assert!(split_body(&b, &l).unwrap_err().message().contains("unexpected bytes"));
+        assert!(
+            split_body(&b, &l)
+                .unwrap_err()
+                .message()
+                .contains("unexpected bytes")
+        );
         let b = body(b"{}", b"");
         assert!(split_body(&b, &l).unwrap_err().message().contains("empty"));
         let b = body(b"{}", b"");
         let b = &b[..6];
-        assert!(split_body(b, &l).unwrap_err().message().contains("tarball length"));
+        assert!(
+            split_body(b, &l)
+                .unwrap_err()
+                .message()
+                .contains("tarball length")
+        );
     }
 
     #[test]
@@ -494,11 +523,15 @@ mod tests {
         let l = Limits::default();
         let mut b = u32::MAX.to_le_bytes().to_vec();
         b.extend_from_slice(b"{}");
-        assert!(matches!(split_body(&b, &l), Err(PublishError::TooLarge(m)) if m.contains("JSON metadata blob too large")));
+        assert!(
+            matches!(split_body(&b, &l), Err(PublishError::TooLarge(m)) if m.contains("JSON metadata blob too large"))
+        );
         let mut b = 2u32.to_le_bytes().to_vec();
         b.extend_from_slice(b"{}");
         b.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(split_body(&b, &l), Err(PublishError::TooLarge(m)) if m.contains("max upload size is: 10485760")));
+        assert!(
+            matches!(split_body(&b, &l), Err(PublishError::TooLarge(m)) if m.contains("max upload size is: 10485760"))
+        );
     }
 
     fn meta_json(extra: &str) -> Vec<u8> {
@@ -553,7 +586,11 @@ mod tests {
         ];
         for (json, msg) in cases {
             let err = parse_meta(json, &[]).unwrap_err();
-            assert!(err.message().contains(msg), "{} -> {err:?}", String::from_utf8_lossy(json));
+            assert!(
+                err.message().contains(msg),
+                "{} -> {err:?}",
+                String::from_utf8_lossy(json)
+            );
         }
     }
 
@@ -567,7 +604,15 @@ mod tests {
 
     #[test]
     fn feature_values() {
-        for ok in ["std", "dep:serde", "serde/std", "serde?/std", "_priv", "a+b", "1.0"] {
+        for ok in [
+            "std",
+            "dep:serde",
+            "serde/std",
+            "serde?/std",
+            "_priv",
+            "a+b",
+            "1.0",
+        ] {
             assert!(validate_feature_value(ok).is_ok(), "{ok}");
         }
         for bad in ["", "dep:", "a/b/c", "x?/", "?/a", "a b"] {

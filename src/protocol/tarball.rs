@@ -92,18 +92,21 @@ pub fn check_tarball(
             limits.max_unpacked_bytes
         )
     };
-    let corrupt = |e: io::Error| format!("the .crate is not a valid gzip-compressed tar archive: {e}");
+    let corrupt =
+        |e: io::Error| format!("the .crate is not a valid gzip-compressed tar archive: {e}");
 
     let root = format!("{name}-{version}");
     let mut archive = tar::Archive::new(reader);
     let mut entries = 0u64;
     let mut manifest: Option<String> = None;
     {
-        let iter = archive.entries().map_err(|e| {
-            if tripped.get() { too_big() } else { corrupt(e) }
-        })?;
+        let iter =
+            archive
+                .entries()
+                .map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
         for entry in iter {
-            let mut entry = entry.map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+            let mut entry =
+                entry.map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
             let kind = entry.header().entry_type();
             if kind.is_pax_global_extensions() {
                 continue;
@@ -149,7 +152,9 @@ pub fn check_tarball(
                 return Err("the .crate contains more than one `Cargo.toml`".into());
             }
             if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST {
-                return Err(format!("the `Cargo.toml` is larger than {MAX_MANIFEST} bytes"));
+                return Err(format!(
+                    "the `Cargo.toml` is larger than {MAX_MANIFEST} bytes"
+                ));
             }
             let mut text = String::new();
             (&mut entry)
@@ -167,7 +172,8 @@ pub fn check_tarball(
     }
     // Read the rest of the stream so a corrupt gzip trailer is caught.
     let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+    io::copy(&mut rest, &mut io::sink())
+        .map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
 
     let text = manifest.ok_or_else(|| {
         format!("the .crate is missing a `Cargo.toml` manifest file at `{root}/Cargo.toml`")
@@ -196,7 +202,9 @@ fn check_path(path: &str, root: &str) -> Result<(), String> {
             return Err(format!("the .crate contains a path with `{p}`: `{shown}`"));
         }
         if p.contains('\0') {
-            return Err(format!("the .crate contains a path with a NUL byte: `{shown}`"));
+            return Err(format!(
+                "the .crate contains a path with a NUL byte: `{shown}`"
+            ));
         }
     }
     Ok(())
@@ -209,8 +217,12 @@ fn as_str(v: &Option<toml::Value>) -> Option<&str> {
 /// Checks the packaged manifest against the metadata and reads the fields
 /// the index takes from it.
 pub fn check_manifest(text: &str, name: &str, version: &str) -> Result<ManifestInfo, String> {
-    let raw: RawManifest = toml::from_str(text)
-        .map_err(|e| format!("the `Cargo.toml` in the .crate does not parse: {}", e.message()))?;
+    let raw: RawManifest = toml::from_str(text).map_err(|e| {
+        format!(
+            "the `Cargo.toml` in the .crate does not parse: {}",
+            e.message()
+        )
+    })?;
     let pkg = raw
         .package
         .or(raw.project)
@@ -295,13 +307,18 @@ pub(crate) mod tests {
         gz.finish().unwrap()
     }
 
-    const MANIFEST: &[u8] = b"[package]\nname = \"foo\"\nversion = \"1.0.0\"\nrust-version = \"1.74\"\nlinks = \"z\"\n";
+    const MANIFEST: &[u8] =
+        b"[package]\nname = \"foo\"\nversion = \"1.0.0\"\nrust-version = \"1.74\"\nlinks = \"z\"\n";
 
     fn ok_crate() -> Vec<u8> {
         tarball(&[
             ("foo-1.0.0/Cargo.toml", tar::EntryType::Regular, MANIFEST),
             ("foo-1.0.0/src/", tar::EntryType::Directory, b""),
-            ("foo-1.0.0/src/lib.rs", tar::EntryType::Regular, b"pub fn f() {}"),
+            (
+                "foo-1.0.0/src/lib.rs",
+                tar::EntryType::Regular,
+                b"pub fn f() {}",
+            ),
         ])
     }
 
@@ -321,23 +338,66 @@ pub(crate) mod tests {
     fn rejects_bad_entries() {
         use tar::EntryType as T;
         let m = ("foo-1.0.0/Cargo.toml", T::Regular, MANIFEST);
-        let cases: Vec<(Vec<(&str, T, &[u8])>, &str)> = vec![
+        type Case<'a> = (Vec<(&'a str, T, &'a [u8])>, &'a str);
+        let cases: Vec<Case> = vec![
             (vec![m, ("foo-1.0.0/../evil", T::Regular, b"x")], "`..`"),
             (vec![m, ("/etc/passwd", T::Regular, b"x")], "absolute path"),
-            (vec![m, ("other-1.0.0/x", T::Regular, b"x")], "outside its single root"),
-            (vec![m, ("foo-1.0.0/link", T::Symlink, b"")], "symbolic link"),
+            (
+                vec![m, ("other-1.0.0/x", T::Regular, b"x")],
+                "outside its single root",
+            ),
+            (
+                vec![m, ("foo-1.0.0/link", T::Symlink, b"")],
+                "symbolic link",
+            ),
             (vec![m, ("foo-1.0.0/hard", T::Link, b"")], "hard link"),
             (vec![m, ("foo-1.0.0/dev", T::Char, b"")], "device file"),
             (vec![m, ("foo-1.0.0/blk", T::Block, b"")], "device file"),
             (vec![m, ("foo-1.0.0/fifo", T::Fifo, b"")], "FIFO"),
-            (vec![("foo-1.0.0/src/lib.rs", T::Regular, b"")], "missing a `Cargo.toml`"),
-            (vec![("foo-1.0.0/CARGO.TOML", T::Regular, MANIFEST)], "exact casing"),
-            (vec![m, ("foo-1.0.0/cargo.toml", T::Regular, MANIFEST)], "more than one"),
-            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package]\nname = \"bar\"\nversion = \"1.0.0\"\n")], "does not match manifest name"),
-            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package]\nname = \"foo\"\nversion = \"1.0.1\"\n")], "does not match manifest version"),
-            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package\n")], "does not parse"),
-            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[lib]\n")], "no `[package]`"),
-            (vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package]\nname = \"foo\"\nversion.workspace = true\n")], "from a workspace"),
+            (
+                vec![("foo-1.0.0/src/lib.rs", T::Regular, b"")],
+                "missing a `Cargo.toml`",
+            ),
+            (
+                vec![("foo-1.0.0/CARGO.TOML", T::Regular, MANIFEST)],
+                "exact casing",
+            ),
+            (
+                vec![m, ("foo-1.0.0/cargo.toml", T::Regular, MANIFEST)],
+                "more than one",
+            ),
+            (
+                vec![(
+                    "foo-1.0.0/Cargo.toml",
+                    T::Regular,
+                    b"[package]\nname = \"bar\"\nversion = \"1.0.0\"\n",
+                )],
+                "does not match manifest name",
+            ),
+            (
+                vec![(
+                    "foo-1.0.0/Cargo.toml",
+                    T::Regular,
+                    b"[package]\nname = \"foo\"\nversion = \"1.0.1\"\n",
+                )],
+                "does not match manifest version",
+            ),
+            (
+                vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[package\n")],
+                "does not parse",
+            ),
+            (
+                vec![("foo-1.0.0/Cargo.toml", T::Regular, b"[lib]\n")],
+                "no `[package]`",
+            ),
+            (
+                vec![(
+                    "foo-1.0.0/Cargo.toml",
+                    T::Regular,
+                    b"[package]\nname = \"foo\"\nversion.workspace = true\n",
+                )],
+                "from a workspace",
+            ),
         ];
         for (entries, msg) in cases {
             let e = err_of(&entries);
@@ -368,18 +428,45 @@ pub(crate) mod tests {
             ("foo-1.0.0/zeros", tar::EntryType::Regular, &zeros),
         ]);
         assert!(bomb.len() < 64 * 1024);
-        let limits = Limits { max_unpacked_bytes: 1024 * 1024, ..Limits::default() };
+        let limits = Limits {
+            max_unpacked_bytes: 1024 * 1024,
+            ..Limits::default()
+        };
         let e = check_tarball(&bomb, "foo", "1.0.0", &limits).unwrap_err();
         assert!(e.contains("unpacks to more than"), "{e}");
-        let limits = Limits { max_entries: 2, ..Limits::default() };
+        let limits = Limits {
+            max_entries: 2,
+            ..Limits::default()
+        };
         let e = check_tarball(&ok_crate(), "foo", "1.0.0", &limits).unwrap_err();
         assert!(e.contains("more than the limit of 2 entries"), "{e}");
     }
 
     #[test]
     fn manifest_version_compares_canonically() {
-        assert!(check_manifest("[package]\nname=\"foo\"\nversion=\"1.0.0+b\"\n", "foo", "1.0.0+b").is_ok());
-        assert!(check_manifest("[project]\nname=\"foo\"\nversion=\"1.0.0\"\n", "foo", "1.0.0").is_ok());
-        assert!(check_manifest("[package]\nname=\"foo\"\nversion=\"1.0.0\"\nrust-version=\"x\"\n", "foo", "1.0.0").is_err());
+        assert!(
+            check_manifest(
+                "[package]\nname=\"foo\"\nversion=\"1.0.0+b\"\n",
+                "foo",
+                "1.0.0+b"
+            )
+            .is_ok()
+        );
+        assert!(
+            check_manifest(
+                "[project]\nname=\"foo\"\nversion=\"1.0.0\"\n",
+                "foo",
+                "1.0.0"
+            )
+            .is_ok()
+        );
+        assert!(
+            check_manifest(
+                "[package]\nname=\"foo\"\nversion=\"1.0.0\"\nrust-version=\"x\"\n",
+                "foo",
+                "1.0.0"
+            )
+            .is_err()
+        );
     }
 }

@@ -23,10 +23,13 @@ pub enum AuthError {
 /// Most entries kept; the cache is cleared when full.
 const MAX_ENTRIES: usize = 4096;
 
+/// A cached principal, when it was checked, and when its token expires.
+type Entry = (Principal, i64, Option<i64>);
+
 /// Validated tokens, keyed by hash, with the time each was checked.
 #[derive(Default)]
 pub struct TokenCache {
-    entries: RefCell<HashMap<String, (Principal, i64, Option<i64>)>>,
+    entries: RefCell<HashMap<String, Entry>>,
 }
 
 impl TokenCache {
@@ -63,15 +66,14 @@ pub fn principal_of(t: &TokenRecord, u: &User, now: i64) -> Result<Principal, St
             t.name
         ));
     }
-    if let Some(e) = t.expires_at {
-        if now >= e {
+    if let Some(e) = t.expires_at
+        && now >= e {
             return Err(format!(
                 "this token (`{}`) expired at {}; create a new one and run `cargo login` again",
                 t.name,
                 format_utc(e)
             ));
         }
-    }
     if u.disabled {
         return Err(format!(
             "the account `{}` that owns this token is disabled; ask an administrator",
@@ -120,7 +122,10 @@ pub async fn authenticate<S: TokenStore>(
         ));
     };
     let p = principal_of(&t, &u, now).map_err(AuthError::Invalid)?;
-    store.touch_token(t.id, now).await.map_err(AuthError::Store)?;
+    store
+        .touch_token(t.id, now)
+        .await
+        .map_err(AuthError::Store)?;
     cache.put(hash, p.clone(), now, t.expires_at);
     Ok(p)
 }

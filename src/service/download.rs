@@ -7,7 +7,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::AppError;
 use crate::protocol::names::canonical;
 use crate::protocol::version::printable;
-use crate::store::blob_key;
+use crate::store::{BlobStore, blob_key};
 
 fn missing(name: &str, version: &str) -> AppError {
     AppError::NotFound(format!(
@@ -27,11 +27,16 @@ pub async fn by_checksum<S: Stores>(
     cksum: &str,
 ) -> Result<Vec<u8>, AppError> {
     who.require(Scope::Read, Some(name))?;
-    if cksum.len() != 64 || !cksum.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if cksum.len() != 64
+        || !cksum
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(missing(name, version));
     }
     let blob = app
         .store
+        .blobs()
         .get_blob(&blob_key(cksum))
         .await?
         .ok_or_else(|| missing(name, version))?;

@@ -2,6 +2,7 @@
 //! the database when missing), and rendering it whole from the database
 //! after every change, so the index store is only ever a derived cache.
 
+use super::Stores;
 use crate::error::AppError;
 use crate::protocol::index::{IndexLine, render_file};
 use crate::protocol::names::{canonical, index_path};
@@ -14,20 +15,23 @@ const MAX_RENDERS: usize = 4;
 /// the crate changed while rendering, renders again so the last writer
 /// always leaves the newest state. Returns the file, or `None` when the
 /// crate does not exist.
-pub async fn sync_crate<S: CrateStore + IndexStore>(
+pub async fn sync_crate<S: Stores>(
     store: &S,
     crate_id: i64,
 ) -> Result<Option<IndexFile>, AppError> {
     let mut last = None;
     for _ in 0..MAX_RENDERS {
-        let Some((c, versions)) = store.crate_versions(crate_id).await? else {
+        let Some((c, versions)) = store.db().crate_versions(crate_id).await? else {
             return Ok(None);
         };
         let mut lines = Vec::with_capacity(versions.len());
         let mut max: Option<(bool, semver::Version, String)> = None;
         for v in &versions {
             let mut line: IndexLine = serde_json::from_str(&v.entry).map_err(|e| {
-                AppError::Internal(format!("stored index entry of version {} is damaged: {e}", v.id))
+                AppError::Internal(format!(
+                    "stored index entry of version {} is damaged: {e}",
+                    v.id
+                ))
             })?;
             line.yanked = v.yanked;
             lines.push(line);
@@ -38,8 +42,8 @@ pub async fn sync_crate<S: CrateStore + IndexStore>(
                 }
             }
         }
-        let rendered = render_file(&lines)
-            .map_err(|e| AppError::Internal(format!("rendering index: {e}")))?;
+        let rendered =
+            render_file(&lines).map_err(|e| AppError::Internal(format!("rendering index: {e}")))?;
         let key = index_path(&c.name)
             .ok_or_else(|| AppError::Internal(format!("crate {} has no index path", c.id)))?;
         let file = IndexFile {
@@ -47,12 +51,13 @@ pub async fn sync_crate<S: CrateStore + IndexStore>(
             etag: rendered.etag,
             rev: c.rev,
         };
-        store.put_file(&key, &file).await?;
-        let now_rev = store.crate_rev(crate_id).await?;
+        store.index().put_file(&key, &file).await?;
+        let now_rev = store.db().crate_rev(crate_id).await?;
         last = Some(file);
         if now_rev == Some(c.rev) {
             let max_version = max.map(|(_, _, s)| s);
             store
+                .db()
                 .mark_indexed(crate_id, c.rev, max_version.as_deref())
                 .await?;
             return Ok(last);
@@ -65,17 +70,17 @@ pub async fn sync_crate<S: CrateStore + IndexStore>(
 /// the index store; on a miss, looks the crate up in the database and
 /// renders it (repairing a lost write), so a missing file never hides a
 /// published crate.
-pub async fn read_file<S: CrateStore + IndexStore>(
+pub async fn read_file<S: Stores>(
     store: &S,
     lower_name: &str,
 ) -> Result<Option<IndexFile>, AppError> {
     let Some(key) = index_path(lower_name) else {
         return Ok(None);
     };
-    if let Some(f) = store.get_file(&key).await? {
+    if let Some(f) = store.index().get_file(&key).await? {
         return Ok(Some(f));
     }
-    let Some(c) = store.crate_by_canon(&canonical(lower_name)).await? else {
+    let Some(c) = store.db().crate_by_canon(&canonical(lower_name)).await? else {
         return Ok(None);
     };
     // Only the exact lowercase spelling has an index file: `foo_bar` is not
@@ -87,17 +92,15 @@ pub async fn read_file<S: CrateStore + IndexStore>(
 }
 
 /// Re-renders the index files of every crate (or one), returning how many.
-pub async fn reindex<S: CrateStore + IndexStore>(
-    store: &S,
-    only: Option<&str>,
-) -> Result<usize, AppError> {
+pub async fn reindex<S: Stores>(store: &S, only: Option<&str>) -> Result<usize, AppError> {
     let crates = match only {
         Some(name) => store
+            .db()
             .crate_by_canon(&canonical(name))
             .await?
             .into_iter()
             .collect(),
-        None => store.all_crates().await?,
+        None => store.db().all_crates().await?,
     };
     let mut n = 0;
     for c in crates {

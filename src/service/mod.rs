@@ -13,9 +13,15 @@ pub mod yank;
 use crate::protocol::publish::Limits;
 use crate::store::{BlobStore, Db, IndexStore};
 
-/// Everything the app stores, in one bundle.
-pub trait Stores: IndexStore + BlobStore + Db {}
-impl<T: IndexStore + BlobStore + Db> Stores for T {}
+/// Everything the app stores: the index cache, the blobs and the database.
+pub trait Stores {
+    type Index: IndexStore;
+    type Blobs: BlobStore;
+    type Db: Db;
+    fn index(&self) -> &Self::Index;
+    fn blobs(&self) -> &Self::Blobs;
+    fn db(&self) -> &Self::Db;
+}
 
 /// Deployment settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,5 +76,20 @@ impl RequestCtx {
     /// dependency's `registry`.
     pub fn own_index_urls(&self) -> Vec<String> {
         vec![self.index_url(), format!("{}/index/", self.base)]
+    }
+}
+
+impl Stores for crate::store::memory::MemoryStore {
+    type Index = Self;
+    type Blobs = Self;
+    type Db = Self;
+    fn index(&self) -> &Self {
+        self
+    }
+    fn blobs(&self) -> &Self {
+        self
+    }
+    fn db(&self) -> &Self {
+        self
     }
 }

@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::protocol::names::canonical;
 use crate::protocol::version::printable;
 use crate::store::{CrateRecord, RemoveOutcome, User};
+use crate::store::{CrateStore as _, UserStore as _};
 
 /// Most logins in one request, as on crates.io.
 pub const MAX_LOGINS: usize = 10;
@@ -32,6 +33,7 @@ pub struct OwnersBody {
 
 async fn find_crate<S: Stores>(app: &App<S>, name: &str) -> Result<CrateRecord, AppError> {
     app.store
+        .db()
         .crate_by_canon(&canonical(name))
         .await?
         .ok_or_else(|| AppError::NotFound(format!("crate `{}` does not exist", printable(name))))
@@ -46,19 +48,34 @@ fn owner_json(u: &User) -> OwnerJson {
 }
 
 /// Lists a crate's owners.
-pub async fn list<S: Stores>(app: &App<S>, who: &Principal, name: &str) -> Result<Vec<OwnerJson>, AppError> {
+pub async fn list<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+) -> Result<Vec<OwnerJson>, AppError> {
     who.require(Scope::Read, Some(name))?;
     let c = find_crate(app, name).await?;
-    Ok(app.store.owners(c.id).await?.iter().map(owner_json).collect())
+    Ok(app
+        .store
+        .db()
+        .owners(c.id)
+        .await?
+        .iter()
+        .map(owner_json)
+        .collect())
 }
 
 fn parse_logins(body: &[u8]) -> Result<Vec<String>, AppError> {
     let b: OwnersBody = serde_json::from_slice(body).map_err(|e| {
-        AppError::BadRequest(format!("invalid owners request: {e}; send {{\"users\":[\"login\"]}}"))
+        AppError::BadRequest(format!(
+            "invalid owners request: {e}; send {{\"users\":[\"login\"]}}"
+        ))
     })?;
     let logins = b.users.or(b.owners).unwrap_or_default();
     if logins.is_empty() {
-        return Err(AppError::BadRequest("no logins given; send {\"users\":[\"login\"]}".into()));
+        return Err(AppError::BadRequest(
+            "no logins given; send {\"users\":[\"login\"]}".into(),
+        ));
     }
     if logins.len() > MAX_LOGINS {
         return Err(AppError::BadRequest(format!(
@@ -69,7 +86,7 @@ fn parse_logins(body: &[u8]) -> Result<Vec<String>, AppError> {
 }
 
 async fn resolve_users<S: Stores>(app: &App<S>, logins: &[String]) -> Result<Vec<User>, AppError> {
-    let users = app.store.users_by_logins(logins).await?;
+    let users = app.store.db().users_by_logins(logins).await?;
     for l in logins {
         if !users.iter().any(|u| u.login.eq_ignore_ascii_case(l)) {
             return Err(AppError::NotFound(format!(
@@ -82,17 +99,29 @@ async fn resolve_users<S: Stores>(app: &App<S>, logins: &[String]) -> Result<Vec
 }
 
 /// Adds owners; returns cargo's `msg`.
-pub async fn add<S: Stores>(app: &App<S>, who: &Principal, name: &str, body: &[u8], now: i64) -> Result<String, AppError> {
+pub async fn add<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<String, AppError> {
     who.require(Scope::ChangeOwners, Some(name))?;
     let c = find_crate(app, name).await?;
     require_owner(app, who, &c).await?;
     let logins = parse_logins(body)?;
     let users = resolve_users(app, &logins).await?;
     if let Some(u) = users.iter().find(|u| u.disabled) {
-        return Err(AppError::BadRequest(format!("user `{}` is disabled and cannot own crates", u.login)));
+        return Err(AppError::BadRequest(format!(
+            "user `{}` is disabled and cannot own crates",
+            u.login
+        )));
     }
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    app.store.add_owners(c.id, &ids, who.user_id, now).await?;
+    app.store
+        .db()
+        .add_owners(c.id, &ids, who.user_id, now)
+        .await?;
     let names: Vec<String> = users.iter().map(|u| format!("`{}`", u.login)).collect();
     Ok(format!(
         "user {} has been added as an owner of crate `{}`",
@@ -102,14 +131,25 @@ pub async fn add<S: Stores>(app: &App<S>, who: &Principal, name: &str, body: &[u
 }
 
 /// Removes owners; returns cargo's `msg`.
-pub async fn remove<S: Stores>(app: &App<S>, who: &Principal, name: &str, body: &[u8], now: i64) -> Result<String, AppError> {
+pub async fn remove<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<String, AppError> {
     who.require(Scope::ChangeOwners, Some(name))?;
     let c = find_crate(app, name).await?;
     require_owner(app, who, &c).await?;
     let logins = parse_logins(body)?;
     let users = resolve_users(app, &logins).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    match app.store.remove_owners(c.id, &ids, who.user_id, now).await? {
+    match app
+        .store
+        .db()
+        .remove_owners(c.id, &ids, who.user_id, now)
+        .await?
+    {
         RemoveOutcome::Removed(_) => Ok("owners successfully removed".into()),
         RemoveOutcome::WouldOrphan => Err(AppError::BadRequest(format!(
             "cannot remove every owner of crate `{}`; add another owner first",

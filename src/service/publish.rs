@@ -15,6 +15,7 @@ use crate::protocol::publish::{parse_meta, split_body};
 use crate::protocol::tarball::check_tarball;
 use crate::protocol::time::format_utc;
 use crate::store::{BlobMeta, InsertOutcome, NewVersion, blob_key};
+use crate::store::{BlobStore as _, CrateStore as _};
 
 /// cargo's publish response.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub async fn publish<S: Stores>(
 
     // Authorisation first: nothing else is looked at for a token that
     // may not publish this crate.
-    let existing = store.crate_by_canon(&canon).await?;
+    let existing = store.db().crate_by_canon(&canon).await?;
     match &existing {
         Some(c) if c.name != name => {
             return Err(AppError::BadRequest(format!(
@@ -68,7 +69,7 @@ pub async fn publish<S: Stores>(
         }
         Some(c) => {
             who.require(Scope::PublishUpdate, Some(&name))?;
-            if !who.is_admin && !store.is_owner(c.id, who.user_id).await? {
+            if !who.is_admin && !store.db().is_owner(c.id, who.user_id).await? {
                 return Err(not_owner(&name));
             }
         }
@@ -76,18 +77,25 @@ pub async fn publish<S: Stores>(
     }
 
     let cksum = sha256_hex(framed.tarball);
-    if let Some(c) = &existing {
-        if let Some(v) = store.version(c.id, &valid.version.no_build).await? {
-            return finish_existing(app, c.id, &name, &v.num, &v.cksum, &cksum, c.rev != c.indexed_rev)
-                .await;
+    if let Some(c) = &existing
+        && let Some(v) = store.db().version(c.id, &valid.version.no_build).await? {
+            return finish_existing(
+                app,
+                c.id,
+                &name,
+                &v.num,
+                &v.cksum,
+                &cksum,
+                c.rev != c.indexed_rev,
+            )
+            .await;
         }
-    }
 
     let tar = check_tarball(framed.tarball, &name, &vers, limits).map_err(AppError::BadRequest)?;
 
     if !valid.local_deps.is_empty() {
         let canons: Vec<String> = valid.local_deps.iter().map(|d| canonical(d)).collect();
-        let found = store.crates_by_canons(&canons).await?;
+        let found = store.db().crates_by_canons(&canons).await?;
         for dep in &valid.local_deps {
             match found.iter().find(|c| c.canon == canonical(dep)) {
                 Some(c) if c.name == *dep => {}
@@ -122,6 +130,7 @@ pub async fn publish<S: Stores>(
         .map_err(|e| AppError::Internal(format!("serialising index line: {e}")))?;
 
     store
+        .blobs()
         .put_blob(
             &blob_key(&cksum),
             framed.tarball,
@@ -155,7 +164,7 @@ pub async fn publish<S: Stores>(
         publisher_is_admin: who.is_admin,
         now: ctx.now,
     };
-    let crate_id = match store.insert_version(&new).await? {
+    let crate_id = match store.db().insert_version(&new).await? {
         InsertOutcome::Inserted { crate_id, .. } => crate_id,
         InsertOutcome::VersionExists(v) => {
             // Lost a race against another publish of this version.

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{App, Stores};
 use crate::auth::{Principal, Scope};
 use crate::error::AppError;
+use crate::store::CrateStore as _;
 
 /// Largest page, as cargo caps `--limit` at 100.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -39,12 +40,14 @@ pub async fn search<S: Stores>(
 ) -> Result<SearchResponse, AppError> {
     who.require(Scope::Read, None)?;
     if q.len() > 200 {
-        return Err(AppError::BadRequest("search query too long: at most 200 characters".into()));
+        return Err(AppError::BadRequest(
+            "search query too long: at most 200 characters".into(),
+        ));
     }
     let per_page = per_page.unwrap_or(10).clamp(1, MAX_PER_PAGE);
     let page = page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(per_page);
-    let (hits, total) = app.store.search(q.trim(), per_page, offset).await?;
+    let (hits, total) = app.store.db().search(q.trim(), per_page, offset).await?;
     let crates = hits
         .into_iter()
         .filter(|c| who.patterns.is_empty() || who.patterns.iter().any(|p| p.matches(&c.name)))

@@ -1,9 +1,9 @@
 //! Users and tokens: creating users, issuing tokens (shown once, stored
 //! hashed), listing and revoking them.
 
+use crate::auth::Scopes;
 use crate::auth::scopes::parse_patterns;
 use crate::auth::token::{hash_token, new_token, token_hint};
-use crate::auth::Scopes;
 use crate::error::AppError;
 use crate::store::{NewToken, TokenRecord, TokenStore, User, UserStore};
 
@@ -12,8 +12,13 @@ use crate::store::{NewToken, TokenRecord, TokenStore, User, UserStore};
 pub fn validate_login(login: &str) -> Result<(), AppError> {
     let ok = !login.is_empty()
         && login.len() <= 39
-        && login.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && login.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && login
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -42,11 +47,15 @@ pub async fn issue<S: TokenStore>(
     now: i64,
 ) -> Result<(String, TokenRecord), AppError> {
     if req.name.trim().is_empty() || req.name.len() > 100 {
-        return Err(AppError::BadRequest("a token needs a name of 1 to 100 characters".into()));
+        return Err(AppError::BadRequest(
+            "a token needs a name of 1 to 100 characters".into(),
+        ));
     }
     let patterns = parse_patterns(req.patterns).map_err(AppError::BadRequest)?;
     if req.expires_at.is_some_and(|e| e <= now) {
-        return Err(AppError::BadRequest("the expiry must be in the future".into()));
+        return Err(AppError::BadRequest(
+            "the expiry must be in the future".into(),
+        ));
     }
     let token = new_token(random);
     let rec = store
@@ -56,7 +65,11 @@ pub async fn issue<S: TokenStore>(
             hash: hash_token(&token),
             hint: token_hint(&token),
             scopes: req.scopes.to_list_string(),
-            patterns: patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
+            patterns: patterns
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
             expires_at: req.expires_at,
             created_at: now,
         })
@@ -65,7 +78,12 @@ pub async fn issue<S: TokenStore>(
 }
 
 /// Finds a user, creating it when missing.
-pub async fn ensure_user<S: UserStore>(store: &S, login: &str, admin: bool, now: i64) -> Result<User, AppError> {
+pub async fn ensure_user<S: UserStore>(
+    store: &S,
+    login: &str,
+    admin: bool,
+    now: i64,
+) -> Result<User, AppError> {
     validate_login(login)?;
     if let Some(u) = store.user_by_login(login).await? {
         return Ok(u);

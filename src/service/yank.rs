@@ -7,6 +7,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::AppError;
 use crate::protocol::names::canonical;
 use crate::protocol::version::{parse_version, printable};
+use crate::store::CrateStore as _;
 use crate::store::{CrateRecord, VersionRecord};
 
 /// Finds a crate by any spelling and one of its versions, with 404s that
@@ -18,6 +19,7 @@ pub async fn find_version<S: Stores>(
 ) -> Result<(CrateRecord, VersionRecord), AppError> {
     let c = app
         .store
+        .db()
         .crate_by_canon(&canonical(name))
         .await?
         .ok_or_else(|| AppError::NotFound(format!("crate `{}` does not exist", printable(name))))?;
@@ -29,7 +31,12 @@ pub async fn find_version<S: Stores>(
         ))
     };
     let v = parse_version(version).map_err(|_| missing())?;
-    let found = app.store.version(c.id, &v.no_build).await?.ok_or_else(missing)?;
+    let found = app
+        .store
+        .db()
+        .version(c.id, &v.no_build)
+        .await?
+        .ok_or_else(missing)?;
     // `1.0.0` names `1.0.0+build`; `1.0.0+other` does not.
     if v.text != v.no_build && found.num != v.text {
         return Err(missing());
@@ -43,7 +50,7 @@ pub async fn require_owner<S: Stores>(
     who: &Principal,
     c: &CrateRecord,
 ) -> Result<(), AppError> {
-    if who.is_admin || app.store.is_owner(c.id, who.user_id).await? {
+    if who.is_admin || app.store.db().is_owner(c.id, who.user_id).await? {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(
@@ -65,7 +72,11 @@ pub async fn set_yanked<S: Stores>(
     who.require(Scope::Yank, Some(name))?;
     let (c, v) = find_version(app, name, version).await?;
     require_owner(app, who, &c).await?;
-    let changed = app.store.set_yanked(v.id, yanked, who.user_id, now).await?;
+    let changed = app
+        .store
+        .db()
+        .set_yanked(v.id, yanked, who.user_id, now)
+        .await?;
     if changed || c.rev != c.indexed_rev {
         sync_crate(&app.store, c.id).await?;
     }

@@ -126,7 +126,12 @@ impl UserStore for MemoryStore {
             .cloned()
             .collect())
     }
-    async fn create_user(&self, login: &str, is_admin: bool, now: i64) -> StoreResult<Option<User>> {
+    async fn create_user(
+        &self,
+        login: &str,
+        is_admin: bool,
+        now: i64,
+    ) -> StoreResult<Option<User>> {
         let mut s = self.lock()?;
         if s.users.iter().any(|u| u.login.eq_ignore_ascii_case(login)) {
             return Ok(None);
@@ -195,11 +200,10 @@ impl TokenStore for MemoryStore {
     }
     async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
         let mut s = self.lock()?;
-        if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id) {
-            if t.last_used_at.is_none_or(|l| l < now - 60) {
+        if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id)
+            && t.last_used_at.is_none_or(|l| l < now - 60) {
                 t.last_used_at = Some(now);
             }
-        }
         Ok(())
     }
 }
@@ -210,7 +214,12 @@ fn is_owner(s: &State, crate_id: i64, user_id: i64) -> bool {
 
 impl CrateStore for MemoryStore {
     async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>> {
-        Ok(self.lock()?.crates.iter().find(|c| c.canon == canon).cloned())
+        Ok(self
+            .lock()?
+            .crates
+            .iter()
+            .find(|c| c.canon == canon)
+            .cloned())
     }
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
         let s = self.lock()?;
@@ -223,7 +232,11 @@ impl CrateStore for MemoryStore {
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
         Ok(self.lock()?.crates.clone())
     }
-    async fn version(&self, crate_id: i64, num_no_build: &str) -> StoreResult<Option<VersionRecord>> {
+    async fn version(
+        &self,
+        crate_id: i64,
+        num_no_build: &str,
+    ) -> StoreResult<Option<VersionRecord>> {
         Ok(self
             .lock()?
             .versions
@@ -231,7 +244,11 @@ impl CrateStore for MemoryStore {
             .find(|v| v.crate_id == crate_id && v.num_no_build == num_no_build)
             .cloned())
     }
-    async fn version_by_cksum(&self, crate_id: i64, cksum: &str) -> StoreResult<Option<VersionRecord>> {
+    async fn version_by_cksum(
+        &self,
+        crate_id: i64,
+        cksum: &str,
+    ) -> StoreResult<Option<VersionRecord>> {
         Ok(self
             .lock()?
             .versions
@@ -292,9 +309,18 @@ impl CrateStore for MemoryStore {
             c.updated_at = v.now;
             c.description = v.description.clone();
         }
-        Ok(InsertOutcome::Inserted { crate_id, new_crate })
+        Ok(InsertOutcome::Inserted {
+            crate_id,
+            new_crate,
+        })
     }
-    async fn set_yanked(&self, version_id: i64, yanked: bool, _actor: i64, now: i64) -> StoreResult<bool> {
+    async fn set_yanked(
+        &self,
+        version_id: i64,
+        yanked: bool,
+        _actor: i64,
+        _now: i64,
+    ) -> StoreResult<bool> {
         let mut s = self.lock()?;
         let Some(v) = s.versions.iter_mut().find(|v| v.id == version_id) else {
             return Ok(false);
@@ -306,11 +332,13 @@ impl CrateStore for MemoryStore {
         let cid = v.crate_id;
         if let Some(c) = s.crates.iter_mut().find(|c| c.id == cid) {
             c.rev += 1;
-            c.updated_at = now;
         }
         Ok(true)
     }
-    async fn crate_versions(&self, crate_id: i64) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
+    async fn crate_versions(
+        &self,
+        crate_id: i64,
+    ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
         let s = self.lock()?;
         let Some(c) = s.crates.iter().find(|c| c.id == crate_id).cloned() else {
             return Ok(None);
@@ -324,16 +352,25 @@ impl CrateStore for MemoryStore {
         Ok(Some((c, vs)))
     }
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>> {
-        Ok(self.lock()?.crates.iter().find(|c| c.id == crate_id).map(|c| c.rev))
+        Ok(self
+            .lock()?
+            .crates
+            .iter()
+            .find(|c| c.id == crate_id)
+            .map(|c| c.rev))
     }
-    async fn mark_indexed(&self, crate_id: i64, rev: i64, max_version: Option<&str>) -> StoreResult<()> {
+    async fn mark_indexed(
+        &self,
+        crate_id: i64,
+        rev: i64,
+        max_version: Option<&str>,
+    ) -> StoreResult<()> {
         let mut s = self.lock()?;
-        if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id) {
-            if rev >= c.indexed_rev {
+        if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id)
+            && rev >= c.indexed_rev {
                 c.indexed_rev = rev;
                 c.max_version = max_version.map(str::to_string);
             }
-        }
         Ok(())
     }
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {
@@ -347,7 +384,13 @@ impl CrateStore for MemoryStore {
     async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool> {
         Ok(is_owner(&*self.lock()?, crate_id, user_id))
     }
-    async fn add_owners(&self, crate_id: i64, user_ids: &[i64], _actor: i64, _now: i64) -> StoreResult<usize> {
+    async fn add_owners(
+        &self,
+        crate_id: i64,
+        user_ids: &[i64],
+        _actor: i64,
+        _now: i64,
+    ) -> StoreResult<usize> {
         let mut s = self.lock()?;
         let mut added = 0;
         for &u in user_ids {
@@ -358,7 +401,13 @@ impl CrateStore for MemoryStore {
         }
         Ok(added)
     }
-    async fn remove_owners(&self, crate_id: i64, user_ids: &[i64], _actor: i64, _now: i64) -> StoreResult<RemoveOutcome> {
+    async fn remove_owners(
+        &self,
+        crate_id: i64,
+        user_ids: &[i64],
+        _actor: i64,
+        _now: i64,
+    ) -> StoreResult<RemoveOutcome> {
         let mut s = self.lock()?;
         let remaining = s
             .owners
@@ -373,7 +422,12 @@ impl CrateStore for MemoryStore {
             .retain(|(c, u)| !(*c == crate_id && user_ids.contains(u)));
         Ok(RemoveOutcome::Removed(before - s.owners.len()))
     }
-    async fn search(&self, q: &str, limit: u32, offset: u32) -> StoreResult<(Vec<CrateRecord>, u32)> {
+    async fn search(
+        &self,
+        q: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
         let s = self.lock()?;
         let cq = canonical(q);
         let lq = q.to_lowercase();

@@ -180,7 +180,8 @@ pub trait UserStore {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
     async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>>;
     /// Creates a user; `None` when the login is taken.
-    async fn create_user(&self, login: &str, is_admin: bool, now: i64) -> StoreResult<Option<User>>;
+    async fn create_user(&self, login: &str, is_admin: bool, now: i64)
+    -> StoreResult<Option<User>>;
 }
 
 /// Tokens.
@@ -204,27 +205,66 @@ pub trait CrateStore {
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>>;
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>>;
     /// The version equal to `num_no_build` ignoring build metadata.
-    async fn version(&self, crate_id: i64, num_no_build: &str) -> StoreResult<Option<VersionRecord>>;
+    async fn version(
+        &self,
+        crate_id: i64,
+        num_no_build: &str,
+    ) -> StoreResult<Option<VersionRecord>>;
     /// The version whose blob has this checksum.
-    async fn version_by_cksum(&self, crate_id: i64, cksum: &str) -> StoreResult<Option<VersionRecord>>;
+    async fn version_by_cksum(
+        &self,
+        crate_id: i64,
+        cksum: &str,
+    ) -> StoreResult<Option<VersionRecord>>;
     /// Atomically creates the crate (owned by the publisher) if new, checks
     /// ownership and uniqueness, stores the version and bumps `rev`.
     async fn insert_version(&self, v: &NewVersion) -> StoreResult<InsertOutcome>;
     /// Sets `yanked`; bumps `rev` when it changed. Returns whether it did.
-    async fn set_yanked(&self, version_id: i64, yanked: bool, actor: i64, now: i64) -> StoreResult<bool>;
+    async fn set_yanked(
+        &self,
+        version_id: i64,
+        yanked: bool,
+        actor: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// The crate and all its versions in publish order, read together.
-    async fn crate_versions(&self, crate_id: i64) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>>;
+    async fn crate_versions(
+        &self,
+        crate_id: i64,
+    ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>>;
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>>;
     /// Records that `rev` was rendered, with the derived `max_version`.
-    async fn mark_indexed(&self, crate_id: i64, rev: i64, max_version: Option<&str>) -> StoreResult<()>;
+    async fn mark_indexed(
+        &self,
+        crate_id: i64,
+        rev: i64,
+        max_version: Option<&str>,
+    ) -> StoreResult<()>;
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>>;
     async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool>;
     /// Adds owners; returns how many were new.
-    async fn add_owners(&self, crate_id: i64, user_ids: &[i64], actor: i64, now: i64) -> StoreResult<usize>;
-    async fn remove_owners(&self, crate_id: i64, user_ids: &[i64], actor: i64, now: i64) -> StoreResult<RemoveOutcome>;
+    async fn add_owners(
+        &self,
+        crate_id: i64,
+        user_ids: &[i64],
+        actor: i64,
+        now: i64,
+    ) -> StoreResult<usize>;
+    async fn remove_owners(
+        &self,
+        crate_id: i64,
+        user_ids: &[i64],
+        actor: i64,
+        now: i64,
+    ) -> StoreResult<RemoveOutcome>;
     /// Crates matching `q` (exact name, then prefix, then name or
     /// description containing it), and the total count.
-    async fn search(&self, q: &str, limit: u32, offset: u32) -> StoreResult<(Vec<CrateRecord>, u32)>;
+    async fn search(
+        &self,
+        q: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)>;
 }
 
 /// The whole database.

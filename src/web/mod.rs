@@ -125,9 +125,17 @@ pub async fn handle<S: Stores>(
 
 fn log_internal(req: &Request<Vec<u8>>, cause: &str) {
     #[cfg(target_arch = "wasm32")]
-    worker_log(&format!("internal error on {} {}: {cause}", req.method(), req.uri().path()));
+    worker_log(&format!(
+        "internal error on {} {}: {cause}",
+        req.method(),
+        req.uri().path()
+    ));
     #[cfg(not(target_arch = "wasm32"))]
-    eprintln!("internal error on {} {}: {cause}", req.method(), req.uri().path());
+    eprintln!(
+        "internal error on {} {}: {cause}",
+        req.method(),
+        req.uri().path()
+    );
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -152,8 +160,11 @@ async fn auth<S: Stores>(
     now: i64,
     style: AuthStyle,
 ) -> Result<Principal, (AppError, Option<AuthStyle>)> {
-    let header = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    match authenticate(&app.store, cache, app.config.token_cache_secs, header, now).await {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    match authenticate(app.store.db(), cache, app.config.token_cache_secs, header, now).await {
         Ok(p) => Ok(p),
         Err(AuthError::Missing) => Err((
             AppError::Unauthorized(
@@ -197,13 +208,17 @@ async fn index_route<S: Stores>(
     let rest = req.uri().path().strip_prefix("/index/").unwrap_or("");
     if rest == "config.json" {
         let mut r = with_body(200, "application/json", config_json(&ctx.base).into_bytes());
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
         return Ok(r);
     }
     let not_found = || idx_err(AppError::NotFound("no such crate in this registry".into()));
     let name = parse_index_path(rest).ok_or_else(not_found)?;
-    principal.require(Scope::Read, Some(name)).map_err(idx_err)?;
+    principal
+        .require(Scope::Read, Some(name))
+        .map_err(idx_err)?;
     let file = index::read_file(&app.store, name)
         .await
         .map_err(idx_err)?
@@ -221,8 +236,10 @@ async fn index_route<S: Stores>(
     if let Ok(v) = HeaderValue::from_str(&file.etag) {
         r.headers_mut().insert(header::ETAG, v);
     }
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     Ok(r)
 }
 
@@ -299,18 +316,23 @@ async fn api_route<S: Stores>(
     let route = match parts.as_slice() {
         [] if is_read(m) => Route::Search,
         ["new"] if m == Method::PUT => Route::Publish,
-        [name, version, "yank"] if m == Method::DELETE => {
-            Route::Yank(segment(name).map_err(api_err)?, segment(version).map_err(api_err)?, true)
-        }
-        [name, version, "unyank"] if m == Method::PUT => {
-            Route::Yank(segment(name).map_err(api_err)?, segment(version).map_err(api_err)?, false)
-        }
+        [name, version, "yank"] if m == Method::DELETE => Route::Yank(
+            segment(name).map_err(api_err)?,
+            segment(version).map_err(api_err)?,
+            true,
+        ),
+        [name, version, "unyank"] if m == Method::PUT => Route::Yank(
+            segment(name).map_err(api_err)?,
+            segment(version).map_err(api_err)?,
+            false,
+        ),
         [name, "owners"] if is_read(m) || m == Method::PUT || m == Method::DELETE => {
             Route::Owners(segment(name).map_err(api_err)?)
         }
-        [name, version, "download"] if is_read(m) => {
-            Route::Download(segment(name).map_err(api_err)?, segment(version).map_err(api_err)?)
-        }
+        [name, version, "download"] if is_read(m) => Route::Download(
+            segment(name).map_err(api_err)?,
+            segment(version).map_err(api_err)?,
+        ),
         [] | ["new"] | [_, _, "yank" | "unyank" | "download"] | [_, "owners"] => {
             return Err(api_err(AppError::MethodNotAllowed));
         }
@@ -328,11 +350,15 @@ async fn api_route<S: Stores>(
             let q = query_param(req, "q").unwrap_or_default();
             let per_page = query_param(req, "per_page").and_then(|v| v.parse().ok());
             let page = query_param(req, "page").and_then(|v| v.parse().ok());
-            let r = search::search(app, &who, &q, per_page, page).await.map_err(e)?;
+            let r = search::search(app, &who, &q, per_page, page)
+                .await
+                .map_err(e)?;
             Ok(json(200, &r))
         }
         Route::Publish => {
-            let r = publish::publish(app, ctx, &who, req.body()).await.map_err(e)?;
+            let r = publish::publish(app, ctx, &who, req.body())
+                .await
+                .map_err(e)?;
             Ok(json(200, &r))
         }
         Route::Yank(name, version, yanked) => {

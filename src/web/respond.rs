@@ -26,24 +26,31 @@ pub fn with_body(code: u16, content_type: &'static str, body: Vec<u8>) -> Resp {
 pub fn json(code: u16, value: &impl serde::Serialize) -> Resp {
     match serde_json::to_vec(value) {
         Ok(b) => with_body(code, "application/json; charset=utf-8", b),
-        Err(e) => error(&AppError::Internal(format!("serialising response: {e}")), None),
+        Err(e) => error(
+            &AppError::Internal(format!("serialising response: {e}")),
+            None,
+        ),
     }
 }
 
 /// Cargo's error body for an error. `login_url` adds the `Cargo` challenge
 /// to a 401.
 pub fn error(e: &AppError, login_url: Option<&str>) -> Resp {
-    let mut r = with_body(e.status(), "application/json; charset=utf-8", e.body().into_bytes());
-    if e.status() == 401 {
-        if let Some(url) = login_url {
-            if let Ok(v) = HeaderValue::from_str(&format!("Cargo login_url=\"{url}\"")) {
+    let mut r = with_body(
+        e.status(),
+        "application/json; charset=utf-8",
+        e.body().into_bytes(),
+    );
+    if e.status() == 401
+        && let Some(url) = login_url
+            && let Ok(v) = HeaderValue::from_str(&format!("Cargo login_url=\"{url}\"")) {
                 r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
-        }
-    }
     if e.status() == 405 {
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT, DELETE"));
+        r.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, PUT, DELETE"),
+        );
     }
     r
 }
@@ -63,7 +70,10 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 /// Adds the security headers every response carries; HSTS only on https.
 pub fn add_security_headers(h: &mut HeaderMap, https: bool) {
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
