@@ -56,7 +56,7 @@ ensure_npm_packages() {
     return
   fi
   log "installing npm packages (wrangler, binaryen, playwright-core)"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$stamp"
 }
 

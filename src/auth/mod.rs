@@ -31,16 +31,18 @@ impl Principal {
             )));
         }
         if let Some(name) = crate_name
-            && !self.patterns.is_empty() && !self.patterns.iter().any(|p| p.matches(name)) {
-                return Err(AppError::Forbidden(format!(
-                    "this token is limited to the crates {} and cannot act on `{name}`",
-                    self.patterns
-                        .iter()
-                        .map(|p| format!("`{p}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
+            && !self.patterns.is_empty()
+            && !self.patterns.iter().any(|p| p.matches(name))
+        {
+            return Err(AppError::Forbidden(format!(
+                "this token is limited to the crates {} and cannot act on `{name}`",
+                self.patterns
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         Ok(())
     }
 }

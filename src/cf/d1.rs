@@ -41,12 +41,20 @@ impl D1Store {
             .map_err(|e| StoreError(format!("D1 bind `{sql}`: {e}")))
     }
 
-    async fn rows<T: for<'a> Deserialize<'a>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<T>> {
+    async fn rows<T: for<'a> Deserialize<'a>>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> StoreResult<Vec<T>> {
         let res = self.stmt(sql, args)?.all().await.map_err(err(sql))?;
         res.results::<T>().map_err(err(sql))
     }
 
-    async fn first<T: for<'a> Deserialize<'a>>(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<T>> {
+    async fn first<T: for<'a> Deserialize<'a>>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> StoreResult<Option<T>> {
         Ok(self.rows(sql, args).await?.into_iter().next())
     }
 
@@ -201,7 +209,10 @@ fn placeholders(start: usize, n: usize) -> String {
 impl UserStore for D1Store {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = ?1");
-        Ok(self.first::<UserRow>(&sql, &[text(login)]).await?.map(User::from))
+        Ok(self
+            .first::<UserRow>(&sql, &[text(login)])
+            .await?
+            .map(User::from))
     }
     async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>> {
         if logins.is_empty() {
@@ -212,9 +223,19 @@ impl UserStore for D1Store {
             placeholders(1, logins.len())
         );
         let args: Vec<JsValue> = logins.iter().map(|l| text(l)).collect();
-        Ok(self.rows::<UserRow>(&sql, &args).await?.into_iter().map(User::from).collect())
+        Ok(self
+            .rows::<UserRow>(&sql, &args)
+            .await?
+            .into_iter()
+            .map(User::from)
+            .collect())
     }
-    async fn create_user(&self, login: &str, is_admin: bool, now: i64) -> StoreResult<Option<User>> {
+    async fn create_user(
+        &self,
+        login: &str,
+        is_admin: bool,
+        now: i64,
+    ) -> StoreResult<Option<User>> {
         let n = self
             .run(
                 "INSERT INTO users (login, is_admin, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(login) DO NOTHING",
@@ -261,7 +282,12 @@ impl TokenStore for D1Store {
     }
     async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>> {
         let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE user_id = ?1 ORDER BY id");
-        Ok(self.rows::<TokenRow>(&sql, &[int(user_id)]).await?.into_iter().map(TokenRecord::from).collect())
+        Ok(self
+            .rows::<TokenRow>(&sql, &[int(user_id)])
+            .await?
+            .into_iter()
+            .map(TokenRecord::from)
+            .collect())
     }
     async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<bool> {
         let n = self
@@ -285,7 +311,10 @@ impl TokenStore for D1Store {
 impl CrateStore for D1Store {
     async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>> {
         let sql = format!("SELECT {CRATE_COLS} FROM crates WHERE canon = ?1");
-        Ok(self.first::<CrateRow>(&sql, &[text(canon)]).await?.map(CrateRecord::from))
+        Ok(self
+            .first::<CrateRow>(&sql, &[text(canon)])
+            .await?
+            .map(CrateRecord::from))
     }
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
         if canons.is_empty() {
@@ -296,20 +325,40 @@ impl CrateStore for D1Store {
             placeholders(1, canons.len())
         );
         let args: Vec<JsValue> = canons.iter().map(|c| text(c)).collect();
-        Ok(self.rows::<CrateRow>(&sql, &args).await?.into_iter().map(CrateRecord::from).collect())
+        Ok(self
+            .rows::<CrateRow>(&sql, &args)
+            .await?
+            .into_iter()
+            .map(CrateRecord::from)
+            .collect())
     }
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
         let sql = format!("SELECT {CRATE_COLS} FROM crates ORDER BY id");
-        Ok(self.rows::<CrateRow>(&sql, &[]).await?.into_iter().map(CrateRecord::from).collect())
+        Ok(self
+            .rows::<CrateRow>(&sql, &[])
+            .await?
+            .into_iter()
+            .map(CrateRecord::from)
+            .collect())
     }
-    async fn version(&self, crate_id: i64, num_no_build: &str) -> StoreResult<Option<VersionRecord>> {
-        let sql = format!("SELECT {VERSION_COLS} FROM versions WHERE crate_id = ?1 AND num_no_build = ?2");
+    async fn version(
+        &self,
+        crate_id: i64,
+        num_no_build: &str,
+    ) -> StoreResult<Option<VersionRecord>> {
+        let sql = format!(
+            "SELECT {VERSION_COLS} FROM versions WHERE crate_id = ?1 AND num_no_build = ?2"
+        );
         Ok(self
             .first::<VersionRow>(&sql, &[int(crate_id), text(num_no_build)])
             .await?
             .map(VersionRecord::from))
     }
-    async fn version_by_cksum(&self, crate_id: i64, cksum: &str) -> StoreResult<Option<VersionRecord>> {
+    async fn version_by_cksum(
+        &self,
+        crate_id: i64,
+        cksum: &str,
+    ) -> StoreResult<Option<VersionRecord>> {
         let sql = format!("SELECT {VERSION_COLS} FROM versions WHERE crate_id = ?1 AND cksum = ?2");
         Ok(self
             .first::<VersionRow>(&sql, &[int(crate_id), text(cksum)])
@@ -364,7 +413,10 @@ impl CrateStore for D1Store {
                 let inserted = results.get(2).map(changes).unwrap_or(0);
                 let created = results.first().map(changes).unwrap_or(0) > 0;
                 match c {
-                    Some(c) if inserted > 0 => Ok(InsertOutcome::Inserted { crate_id: c.id, new_crate: created }),
+                    Some(c) if inserted > 0 => Ok(InsertOutcome::Inserted {
+                        crate_id: c.id,
+                        new_crate: created,
+                    }),
                     Some(c) if c.name != v.crate_name => Ok(InsertOutcome::NameTaken(c.name)),
                     Some(c) => match self.version(c.id, &v.num_no_build).await? {
                         Some(old) => Ok(InsertOutcome::VersionExists(old)),
@@ -377,14 +429,21 @@ impl CrateStore for D1Store {
                 // A UNIQUE violation means the version exists; anything else
                 // is a failure (the batch rolled back either way).
                 if let Some(c) = c
-                    && let Some(old) = self.version(c.id, &v.num_no_build).await? {
-                        return Ok(InsertOutcome::VersionExists(old));
-                    }
+                    && let Some(old) = self.version(c.id, &v.num_no_build).await?
+                {
+                    return Ok(InsertOutcome::VersionExists(old));
+                }
                 Err(StoreError(format!("D1 publish batch: {e}")))
             }
         }
     }
-    async fn set_yanked(&self, version_id: i64, yanked: bool, _actor: i64, _now: i64) -> StoreResult<bool> {
+    async fn set_yanked(
+        &self,
+        version_id: i64,
+        yanked: bool,
+        _actor: i64,
+        _now: i64,
+    ) -> StoreResult<bool> {
         let n = self
             .run(
                 "UPDATE versions SET yanked = ?2 WHERE id = ?1 AND yanked != ?2",
@@ -393,19 +452,30 @@ impl CrateStore for D1Store {
             .await?;
         Ok(n > 0)
     }
-    async fn crate_versions(&self, crate_id: i64) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
+    async fn crate_versions(
+        &self,
+        crate_id: i64,
+    ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
         let c_sql = format!("SELECT {CRATE_COLS} FROM crates WHERE id = ?1");
         let v_sql = format!("SELECT {VERSION_COLS} FROM versions WHERE crate_id = ?1 ORDER BY id");
         // Both reads in one batch, so they see the same snapshot.
         let results = self
             .db
-            .batch(vec![self.stmt(&c_sql, &[int(crate_id)])?, self.stmt(&v_sql, &[int(crate_id)])?])
+            .batch(vec![
+                self.stmt(&c_sql, &[int(crate_id)])?,
+                self.stmt(&v_sql, &[int(crate_id)])?,
+            ])
             .await
             .map_err(err("crate_versions"))?;
         let (Some(cr), Some(vr)) = (results.first(), results.get(1)) else {
             return Err(StoreError::new("crate_versions: short batch result"));
         };
-        let Some(c) = cr.results::<CrateRow>().map_err(err("crate row"))?.into_iter().next() else {
+        let Some(c) = cr
+            .results::<CrateRow>()
+            .map_err(err("crate row"))?
+            .into_iter()
+            .next()
+        else {
             return Ok(None);
         };
         let vs = vr
@@ -422,7 +492,12 @@ impl CrateStore for D1Store {
             .await?
             .map(|r| r.rev))
     }
-    async fn mark_indexed(&self, crate_id: i64, rev: i64, max_version: Option<&str>) -> StoreResult<()> {
+    async fn mark_indexed(
+        &self,
+        crate_id: i64,
+        rev: i64,
+        max_version: Option<&str>,
+    ) -> StoreResult<()> {
         self.run(
             "UPDATE crates SET indexed_rev = ?2, max_version = ?3 WHERE id = ?1 AND indexed_rev <= ?2",
             &[int(crate_id), int(rev), max_version.map(text).unwrap_or(JsValue::NULL)],
@@ -433,9 +508,18 @@ impl CrateStore for D1Store {
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {
         let sql = format!(
             "SELECT {} FROM users u JOIN owners o ON o.user_id = u.id WHERE o.crate_id = ?1 ORDER BY o.added_at, u.id",
-            USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+            USER_COLS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        Ok(self.rows::<UserRow>(&sql, &[int(crate_id)]).await?.into_iter().map(User::from).collect())
+        Ok(self
+            .rows::<UserRow>(&sql, &[int(crate_id)])
+            .await?
+            .into_iter()
+            .map(User::from)
+            .collect())
     }
     async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool> {
         let row = self
@@ -446,7 +530,13 @@ impl CrateStore for D1Store {
             .await?;
         Ok(row.is_some_and(|r| r.n > 0))
     }
-    async fn add_owners(&self, crate_id: i64, user_ids: &[i64], actor: i64, now: i64) -> StoreResult<usize> {
+    async fn add_owners(
+        &self,
+        crate_id: i64,
+        user_ids: &[i64],
+        actor: i64,
+        now: i64,
+    ) -> StoreResult<usize> {
         let mut stmts = Vec::new();
         for &u in user_ids {
             stmts.push(self.stmt(
@@ -464,7 +554,13 @@ impl CrateStore for D1Store {
         let results = self.db.batch(stmts).await.map_err(err("add_owners"))?;
         Ok(results.iter().step_by(2).map(changes).sum())
     }
-    async fn remove_owners(&self, crate_id: i64, user_ids: &[i64], actor: i64, now: i64) -> StoreResult<RemoveOutcome> {
+    async fn remove_owners(
+        &self,
+        crate_id: i64,
+        user_ids: &[i64],
+        actor: i64,
+        now: i64,
+    ) -> StoreResult<RemoveOutcome> {
         if user_ids.is_empty() {
             return Ok(RemoveOutcome::Removed(0));
         }
@@ -487,36 +583,70 @@ impl CrateStore for D1Store {
         let remaining_sql = format!(
             "SELECT COUNT(*) AS n FROM owners WHERE crate_id = ?1 AND user_id NOT IN ({list})"
         );
-        let remaining = self.first::<CountRow>(&remaining_sql, &args).await?.map(|r| r.n).unwrap_or(0);
+        let remaining = self
+            .first::<CountRow>(&remaining_sql, &args)
+            .await?
+            .map(|r| r.n)
+            .unwrap_or(0);
         if remaining == 0 {
             Ok(RemoveOutcome::WouldOrphan)
         } else {
             Ok(RemoveOutcome::Removed(0))
         }
     }
-    async fn search(&self, q: &str, limit: u32, offset: u32) -> StoreResult<(Vec<CrateRecord>, u32)> {
+    async fn search(
+        &self,
+        q: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
         let canon = crate::protocol::names::canonical(q);
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let esc = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        };
         let c_like = format!("%{}%", esc(&canon));
         let p_like = format!("{}%", esc(&canon));
         let d_like = format!("%{}%", esc(&q.to_lowercase()));
-        let filter = "canon LIKE ?2 ESCAPE '\\' OR lower(coalesce(description, '')) LIKE ?3 ESCAPE '\\'";
+        let filter =
+            "canon LIKE ?2 ESCAPE '\\' OR lower(coalesce(description, '')) LIKE ?3 ESCAPE '\\'";
         let sql = format!(
             "SELECT {CRATE_COLS} FROM crates WHERE {filter} \
              ORDER BY CASE WHEN canon = ?1 THEN 0 WHEN canon LIKE ?4 ESCAPE '\\' THEN 1 ELSE 2 END, canon LIMIT ?5 OFFSET ?6"
         );
         let count_sql = format!("SELECT COUNT(*) AS n FROM crates WHERE {filter}");
-        let args = [text(&canon), text(&c_like), text(&d_like), text(&p_like), int(i64::from(limit)), int(i64::from(offset))];
+        let args = [
+            text(&canon),
+            text(&c_like),
+            text(&d_like),
+            text(&p_like),
+            int(i64::from(limit)),
+            int(i64::from(offset)),
+        ];
         let results = self
             .db
-            .batch(vec![self.stmt(&sql, &args)?, self.stmt(&count_sql, &args[..3])?])
+            .batch(vec![
+                self.stmt(&sql, &args)?,
+                self.stmt(&count_sql, &args[..3])?,
+            ])
             .await
             .map_err(err("search"))?;
         let (Some(rows), Some(count)) = (results.first(), results.get(1)) else {
             return Err(StoreError::new("search: short batch result"));
         };
-        let crates = rows.results::<CrateRow>().map_err(err("search rows"))?.into_iter().map(CrateRecord::from).collect();
-        let total = count.results::<CountRow>().map_err(err("search count"))?.first().map(|r| r.n).unwrap_or(0);
+        let crates = rows
+            .results::<CrateRow>()
+            .map_err(err("search rows"))?
+            .into_iter()
+            .map(CrateRecord::from)
+            .collect();
+        let total = count
+            .results::<CountRow>()
+            .map_err(err("search count"))?
+            .first()
+            .map(|r| r.n)
+            .unwrap_or(0);
         Ok((crates, u32::try_from(total).unwrap_or(u32::MAX)))
     }
 }

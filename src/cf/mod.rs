@@ -9,7 +9,10 @@ mod kv_r2;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use worker::{Context, Env, Headers, Method as WMethod, Request, Response, ScheduleContext, ScheduledEvent, event};
+use worker::{
+    Context, Env, Headers, Method as WMethod, Request, Response, ScheduleContext, ScheduledEvent,
+    event,
+};
 
 use crate::protocol::publish::Limits;
 use crate::service::auth::TokenCache;
@@ -46,7 +49,9 @@ thread_local! {
 }
 
 fn var_u64(env: &Env, name: &str) -> Option<u64> {
-    env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok())
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse().ok())
 }
 
 fn config(env: &Env) -> Config {
@@ -72,8 +77,12 @@ fn config(env: &Env) -> Config {
 fn app(env: &Env) -> worker::Result<App<CfStores>> {
     Ok(App::new(
         CfStores {
-            index: KvIndex { kv: env.kv("INDEX")? },
-            blobs: R2Blobs { bucket: env.bucket("CRATES")? },
+            index: KvIndex {
+                kv: env.kv("INDEX")?,
+            },
+            blobs: R2Blobs {
+                bucket: env.bucket("CRATES")?,
+            },
             db: D1Store { db: env.d1("DB")? },
         },
         config(env),
@@ -91,9 +100,10 @@ fn method(m: &WMethod) -> http::Method {
 /// Reads the body, stopping as soon as it passes `limit`.
 async fn read_body(req: &mut Request, limit: u64) -> worker::Result<Option<Vec<u8>>> {
     if let Ok(Some(len)) = req.headers().get("content-length")
-        && len.trim().parse::<u64>().is_ok_and(|n| n > limit) {
-            return Ok(None);
-        }
+        && len.trim().parse::<u64>().is_ok_and(|n| n > limit)
+    {
+        return Ok(None);
+    }
     let Ok(mut stream) = req.stream() else {
         return Ok(Some(Vec::new()));
     };
@@ -117,7 +127,9 @@ fn to_worker(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
         }
     }
     let status = parts.status.as_u16();
-    let builder = Response::builder().with_status(status).with_headers(headers);
+    let builder = Response::builder()
+        .with_status(status)
+        .with_headers(headers);
     // Null-body statuses must not carry a body object at all.
     if body.is_empty() {
         Ok(builder.empty())
@@ -127,7 +139,10 @@ fn to_worker(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
 }
 
 async fn assets(env: &Env, req: &Request, https: bool) -> worker::Result<Response> {
-    let fetched = env.assets("ASSETS")?.fetch(req.url()?.to_string(), None).await?;
+    let fetched = env
+        .assets("ASSETS")?
+        .fetch(req.url()?.to_string(), None)
+        .await?;
     let status = fetched.status_code();
     let headers = Headers::new();
     for (k, v) in fetched.headers().entries() {

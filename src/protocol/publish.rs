@@ -282,12 +282,13 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
             validate_feature_value(f).map_err(|e| bad(format!("dependency `{}`: {e}", d.name)))?;
         }
         if let Some(t) = &d.target
-            && (t.is_empty() || t.len() > 500) {
-                return Err(bad(format!(
-                    "dependency `{}` has an invalid target",
-                    d.name
-                )));
-            }
+            && (t.is_empty() || t.len() > 500)
+        {
+            return Err(bad(format!(
+                "dependency `{}` has an invalid target",
+                d.name
+            )));
+        }
         let registry = match &d.registry {
             Some(r) if own_index_urls.iter().any(|own| same_url(own, r)) => None,
             Some(r) if r.is_empty() || r.len() > 500 => {
@@ -337,9 +338,10 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
     }
 
     if let Some(links) = &meta.links
-        && (links.is_empty() || links.len() > 200) {
-            return Err(bad("the `links` value must be 1 to 200 characters"));
-        }
+        && (links.is_empty() || links.len() > 200)
+    {
+        return Err(bad("the `links` value must be 1 to 200 characters"));
+    }
     if let Some(rv) = &meta.rust_version {
         validate_rust_version(rv).map_err(bad)?;
     }
@@ -361,12 +363,13 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
         ("repository", &mut meta.repository),
     ] {
         if let Some(v) = value.as_ref()
-            && (!(v.starts_with("http://") || v.starts_with("https://")) || v.len() > MAX_TEXT) {
-                warnings.push(format!(
+            && (!(v.starts_with("http://") || v.starts_with("https://")) || v.len() > MAX_TEXT)
+        {
+            warnings.push(format!(
                     "the `{field}` URL was dropped: it must be an http(s) URL of at most {MAX_TEXT} characters"
                 ));
-                *value = None;
-            }
+            *value = None;
+        }
     }
     if meta.readme.as_ref().is_some_and(|r| r.len() > MAX_README) {
         return Err(bad(format!(

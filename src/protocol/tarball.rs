@@ -100,10 +100,9 @@ pub fn check_tarball(
     let mut entries = 0u64;
     let mut manifest: Option<String> = None;
     {
-        let iter =
-            archive
-                .entries()
-                .map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+        let iter = archive
+            .entries()
+            .map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
         for entry in iter {
             let mut entry =
                 entry.map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;

@@ -67,13 +67,14 @@ pub fn principal_of(t: &TokenRecord, u: &User, now: i64) -> Result<Principal, St
         ));
     }
     if let Some(e) = t.expires_at
-        && now >= e {
-            return Err(format!(
-                "this token (`{}`) expired at {}; create a new one and run `cargo login` again",
-                t.name,
-                format_utc(e)
-            ));
-        }
+        && now >= e
+    {
+        return Err(format!(
+            "this token (`{}`) expired at {}; create a new one and run `cargo login` again",
+            t.name,
+            format_utc(e)
+        ));
+    }
     if u.disabled {
         return Err(format!(
             "the account `{}` that owns this token is disabled; ask an administrator",

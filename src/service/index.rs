@@ -4,12 +4,38 @@
 
 use super::Stores;
 use crate::error::AppError;
-use crate::protocol::index::{IndexLine, render_file};
+use crate::protocol::index::{IndexLine, Rendered, render_file};
 use crate::protocol::names::{canonical, index_path};
-use crate::store::{CrateStore, IndexFile, IndexStore, StoreError};
+use crate::store::{CrateStore, IndexFile, IndexStore, StoreError, VersionRecord};
 
 /// How many times a render is retried when the crate changed meanwhile.
 const MAX_RENDERS: usize = 4;
+
+/// Renders a crate's index file from its versions (in publish order), and
+/// picks its `max_version`: the highest non-yanked version, else the highest.
+pub fn render_versions(versions: &[VersionRecord]) -> Result<(Rendered, Option<String>), AppError> {
+    let mut lines = Vec::with_capacity(versions.len());
+    let mut max: Option<(bool, semver::Version, String)> = None;
+    for v in versions {
+        let mut line: IndexLine = serde_json::from_str(&v.entry).map_err(|e| {
+            AppError::Internal(format!(
+                "stored index entry of version {} is damaged: {e}",
+                v.id
+            ))
+        })?;
+        line.yanked = v.yanked;
+        lines.push(line);
+        if let Ok(parsed) = semver::Version::parse(&v.num) {
+            let key = (!v.yanked, parsed);
+            if max.as_ref().is_none_or(|(y, p, _)| key > (*y, p.clone())) {
+                max = Some((key.0, key.1, v.num.clone()));
+            }
+        }
+    }
+    let rendered =
+        render_file(&lines).map_err(|e| AppError::Internal(format!("rendering index: {e}")))?;
+    Ok((rendered, max.map(|(_, _, s)| s)))
+}
 
 /// Renders the crate's index file from the database and stores it; when
 /// the crate changed while rendering, renders again so the last writer
@@ -24,26 +50,7 @@ pub async fn sync_crate<S: Stores>(
         let Some((c, versions)) = store.db().crate_versions(crate_id).await? else {
             return Ok(None);
         };
-        let mut lines = Vec::with_capacity(versions.len());
-        let mut max: Option<(bool, semver::Version, String)> = None;
-        for v in &versions {
-            let mut line: IndexLine = serde_json::from_str(&v.entry).map_err(|e| {
-                AppError::Internal(format!(
-                    "stored index entry of version {} is damaged: {e}",
-                    v.id
-                ))
-            })?;
-            line.yanked = v.yanked;
-            lines.push(line);
-            if let Ok(parsed) = semver::Version::parse(&v.num) {
-                let key = (!v.yanked, parsed);
-                if max.as_ref().is_none_or(|(y, p, _)| key > (*y, p.clone())) {
-                    max = Some((key.0, key.1, v.num.clone()));
-                }
-            }
-        }
-        let rendered =
-            render_file(&lines).map_err(|e| AppError::Internal(format!("rendering index: {e}")))?;
+        let (rendered, max_version) = render_versions(&versions)?;
         let key = index_path(&c.name)
             .ok_or_else(|| AppError::Internal(format!("crate {} has no index path", c.id)))?;
         let file = IndexFile {
@@ -55,7 +62,6 @@ pub async fn sync_crate<S: Stores>(
         let now_rev = store.db().crate_rev(crate_id).await?;
         last = Some(file);
         if now_rev == Some(c.rev) {
-            let max_version = max.map(|(_, _, s)| s);
             store
                 .db()
                 .mark_indexed(crate_id, c.rev, max_version.as_deref())

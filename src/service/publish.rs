@@ -78,18 +78,19 @@ pub async fn publish<S: Stores>(
 
     let cksum = sha256_hex(framed.tarball);
     if let Some(c) = &existing
-        && let Some(v) = store.db().version(c.id, &valid.version.no_build).await? {
-            return finish_existing(
-                app,
-                c.id,
-                &name,
-                &v.num,
-                &v.cksum,
-                &cksum,
-                c.rev != c.indexed_rev,
-            )
-            .await;
-        }
+        && let Some(v) = store.db().version(c.id, &valid.version.no_build).await?
+    {
+        return finish_existing(
+            app,
+            c.id,
+            &name,
+            &v.num,
+            &v.cksum,
+            &cksum,
+            c.rev != c.indexed_rev,
+        )
+        .await;
+    }
 
     let tar = check_tarball(framed.tarball, &name, &vers, limits).map_err(AppError::BadRequest)?;
 

@@ -201,9 +201,10 @@ impl TokenStore for MemoryStore {
     async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
         let mut s = self.lock()?;
         if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id)
-            && t.last_used_at.is_none_or(|l| l < now - 60) {
-                t.last_used_at = Some(now);
-            }
+            && t.last_used_at.is_none_or(|l| l < now - 60)
+        {
+            t.last_used_at = Some(now);
+        }
         Ok(())
     }
 }
@@ -367,10 +368,11 @@ impl CrateStore for MemoryStore {
     ) -> StoreResult<()> {
         let mut s = self.lock()?;
         if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id)
-            && rev >= c.indexed_rev {
-                c.indexed_rev = rev;
-                c.max_version = max_version.map(str::to_string);
-            }
+            && rev >= c.indexed_rev
+        {
+            c.indexed_rev = rev;
+            c.max_version = max_version.map(str::to_string);
+        }
         Ok(())
     }
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {

@@ -4,6 +4,7 @@
 //! `cf` (wasm only).
 
 pub mod memory;
+pub mod sql;
 
 /// A storage backend failed. The text is logged, never shown to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]

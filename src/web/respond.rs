@@ -43,9 +43,10 @@ pub fn error(e: &AppError, login_url: Option<&str>) -> Resp {
     );
     if e.status() == 401
         && let Some(url) = login_url
-            && let Ok(v) = HeaderValue::from_str(&format!("Cargo login_url=\"{url}\"")) {
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
+        && let Ok(v) = HeaderValue::from_str(&format!("Cargo login_url=\"{url}\""))
+    {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
     if e.status() == 405 {
         r.headers_mut().insert(
             header::ALLOW,

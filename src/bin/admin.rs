@@ -1,0 +1,458 @@
+//! `scripts/admin`: user, token and index administration of a local
+//! (`wrangler dev` state) or deployed (`--remote`) registry, through
+//! `wrangler d1 execute` and `wrangler kv`. Tokens are generated here,
+//! printed once and stored only as hashes.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::run(&args) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::process::Command;
+
+    use edge_registry::auth::Scopes;
+    use edge_registry::auth::scopes::parse_patterns;
+    use edge_registry::auth::token::{hash_token, new_token, token_hint};
+    use edge_registry::protocol::names::{canonical, index_path};
+    use edge_registry::protocol::time::format_utc;
+    use edge_registry::service::index::render_versions;
+    use edge_registry::service::tokens::validate_login;
+    use edge_registry::store::{VersionRecord, sql};
+    use serde_json::Value;
+
+    const USAGE: &str = "usage: scripts/admin [--remote] <command>
+  user add <login> [--admin]
+  token create <login> [--name NAME] [--scopes LIST] [--crates PATTERNS] [--expires-days N]
+  token list <login>
+  token revoke <id>
+  reindex [<crate>]
+Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
+
+    /// Where commands act.
+    struct Target {
+        remote: bool,
+        state: String,
+        wrangler: String,
+        root: String,
+    }
+
+    /// A literal bound into SQL for `wrangler d1 execute`, which takes no
+    /// parameters: text is quoted with `'` doubled.
+    enum Lit<'a> {
+        Text(&'a str),
+        Int(i64),
+        Null,
+    }
+
+    fn bind(sql: &str, args: &[Lit]) -> String {
+        // One pass over the SQL, so a bound value is never scanned again.
+        let mut out = String::with_capacity(sql.len());
+        let mut chars = sql.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            if c != '?' {
+                out.push(c);
+                continue;
+            }
+            let mut digits = String::new();
+            while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+                digits.push(d);
+                chars.next();
+            }
+            let arg = digits
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| args.get(n.wrapping_sub(1)));
+            match arg {
+                Some(Lit::Text(s)) => out.push_str(&format!("'{}'", s.replace('\'', "''"))),
+                Some(Lit::Int(n)) => out.push_str(&n.to_string()),
+                Some(Lit::Null) => out.push_str("NULL"),
+                None => {
+                    out.push('?');
+                    out.push_str(&digits);
+                }
+            }
+        }
+        out
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+
+    impl Target {
+        fn location_args(&self) -> Vec<String> {
+            if self.remote {
+                vec!["--remote".into()]
+            } else {
+                vec!["--local".into(), "--persist-to".into(), self.state.clone()]
+            }
+        }
+
+        fn wrangler(&self, args: &[String]) -> Result<String, String> {
+            let out = Command::new(&self.wrangler)
+                .args(args)
+                .current_dir(&self.root)
+                .output()
+                .map_err(|e| format!("cannot run wrangler: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "wrangler {} failed:\n{}{}",
+                    args.first().map(String::as_str).unwrap_or(""),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+
+        /// Runs one SQL statement and returns its rows.
+        fn d1(&self, sql: &str, args: &[Lit]) -> Result<Vec<Value>, String> {
+            let mut a: Vec<String> =
+                vec!["d1".into(), "execute".into(), "DB".into(), "--json".into()];
+            a.extend(self.location_args());
+            a.push("--command".into());
+            a.push(bind(sql, args));
+            let out = self.wrangler(&a)?;
+            let v: Value = serde_json::from_str(out.trim())
+                .map_err(|e| format!("unexpected output from wrangler d1 execute ({e}): {out}"))?;
+            Ok(v.get(0)
+                .and_then(|r| r.get("results"))
+                .and_then(|r| r.as_array())
+                .cloned()
+                .unwrap_or_default())
+        }
+    }
+
+    fn s(v: &Value, k: &str) -> String {
+        v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    }
+
+    fn i(v: &Value, k: &str) -> Option<i64> {
+        v.get(k).and_then(Value::as_i64)
+    }
+
+    fn flag(args: &mut Vec<String>, name: &str) -> bool {
+        match args.iter().position(|a| a == name) {
+            Some(p) => {
+                args.remove(p);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn option(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
+        match args.iter().position(|a| a == name) {
+            Some(p) if p + 1 < args.len() => {
+                let v = args.remove(p + 1);
+                args.remove(p);
+                Ok(Some(v))
+            }
+            Some(_) => Err(format!("{name} needs a value")),
+            None => Ok(None),
+        }
+    }
+
+    pub fn run(args: &[String]) -> Result<(), String> {
+        let mut args = args.to_vec();
+        let remote = flag(&mut args, "--remote");
+        let root = std::env::var("REGISTRY_ROOT").unwrap_or_else(|_| ".".into());
+        let t = Target {
+            remote,
+            state: std::env::var("STATE_DIR").unwrap_or_else(|_| format!("{root}/.wrangler/state")),
+            wrangler: std::env::var("WRANGLER").unwrap_or_else(|_| "wrangler".into()),
+            root,
+        };
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["user", "add", ..] => user_add(&t, args[2..].to_vec()),
+            ["token", "create", ..] => token_create(&t, args[2..].to_vec()),
+            ["token", "list", login] => token_list(&t, login),
+            ["token", "revoke", id] => token_revoke(&t, id),
+            ["reindex"] => reindex(&t, None),
+            ["reindex", name] => reindex(&t, Some(name)),
+            _ => Err(USAGE.into()),
+        }
+    }
+
+    /// Finds or creates a user; returns (id, created).
+    fn ensure_user(t: &Target, login: &str, admin: bool) -> Result<(i64, bool), String> {
+        validate_login(login).map_err(|e| e.detail())?;
+        let rows = t.d1(sql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
+        if let Some(id) = rows.first().and_then(|r| i(r, "id")) {
+            return Ok((id, false));
+        }
+        t.d1(
+            sql::INSERT_USER,
+            &[
+                Lit::Text(login),
+                Lit::Int(i64::from(admin)),
+                Lit::Int(now()),
+            ],
+        )?;
+        let rows = t.d1(sql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
+        let id = rows
+            .first()
+            .and_then(|r| i(r, "id"))
+            .ok_or("the user could not be created")?;
+        Ok((id, true))
+    }
+
+    fn user_add(t: &Target, mut args: Vec<String>) -> Result<(), String> {
+        let admin = flag(&mut args, "--admin");
+        let [login] = args.as_slice() else {
+            return Err(USAGE.into());
+        };
+        let (id, created) = ensure_user(t, login, admin)?;
+        if !created && admin {
+            t.d1(sql::MAKE_ADMIN, &[Lit::Int(id)])?;
+        }
+        let role = if admin { "administrator" } else { "user" };
+        if created {
+            println!("created {role} `{login}` (id {id})");
+        } else if admin {
+            println!("`{login}` (id {id}) exists and is now an administrator");
+        } else {
+            println!("`{login}` (id {id}) exists already");
+        }
+        Ok(())
+    }
+
+    fn token_create(t: &Target, mut args: Vec<String>) -> Result<(), String> {
+        let name = option(&mut args, "--name")?.unwrap_or_else(|| "cli".into());
+        let scopes = match option(&mut args, "--scopes")? {
+            Some(s) => Scopes::parse(&s)?,
+            None => Scopes::all(),
+        };
+        let patterns = option(&mut args, "--crates")?.unwrap_or_default();
+        let patterns = parse_patterns(&patterns)?;
+        let expires = match option(&mut args, "--expires-days")? {
+            Some(d) => {
+                let days: i64 = d
+                    .parse()
+                    .map_err(|_| "--expires-days needs a number of days")?;
+                if days < 1 {
+                    return Err("--expires-days must be at least 1".into());
+                }
+                Some(now() + days * 86_400)
+            }
+            None => None,
+        };
+        let [login] = args.as_slice() else {
+            return Err(USAGE.into());
+        };
+        if name.trim().is_empty() || name.len() > 100 {
+            return Err("the token name must be 1 to 100 characters".into());
+        }
+        let (user_id, created) = ensure_user(t, login, false)?;
+        if created {
+            println!("created user `{login}` (id {user_id})");
+        }
+        let mut random = [0u8; 20];
+        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+        let token = new_token(&random);
+        let pattern_text = patterns
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        t.d1(
+            sql::INSERT_TOKEN,
+            &[
+                Lit::Int(user_id),
+                Lit::Text(&name),
+                Lit::Text(&hash_token(&token)),
+                Lit::Text(&token_hint(&token)),
+                Lit::Text(&scopes.to_list_string()),
+                Lit::Text(&pattern_text),
+                Lit::Int(now()),
+                expires.map(Lit::Int).unwrap_or(Lit::Null),
+            ],
+        )?;
+        println!(
+            "created token `{name}` for `{login}`; scopes: {}; crates: {}; expires: {}",
+            scopes.to_list_string(),
+            if pattern_text.is_empty() {
+                "all"
+            } else {
+                &pattern_text
+            },
+            expires.map(format_utc).unwrap_or_else(|| "never".into())
+        );
+        println!("It is shown only this once:");
+        println!("{token}");
+        Ok(())
+    }
+
+    fn token_list(t: &Target, login: &str) -> Result<(), String> {
+        let rows = t.d1(sql::TOKENS_OF_LOGIN, &[Lit::Text(login)])?;
+        if rows.is_empty() {
+            println!("no tokens for `{login}`");
+            return Ok(());
+        }
+        println!(
+            "{:<6} {:<20} {:<14} {:<48} {:<21} {:<21} {:<21} status",
+            "id", "name", "hint", "scopes", "created", "last used", "expires"
+        );
+        let when = |v: Option<i64>| v.map(format_utc).unwrap_or_else(|| "-".into());
+        for r in rows {
+            let status = if i(&r, "revoked_at").is_some() {
+                "revoked"
+            } else if i(&r, "expires_at").is_some_and(|e| e <= now()) {
+                "expired"
+            } else {
+                "active"
+            };
+            println!(
+                "{:<6} {:<20} {:<14} {:<48} {:<21} {:<21} {:<21} {status}",
+                i(&r, "id").unwrap_or(0),
+                s(&r, "name"),
+                s(&r, "hint"),
+                s(&r, "scopes"),
+                when(i(&r, "created_at")),
+                when(i(&r, "last_used_at")),
+                when(i(&r, "expires_at")),
+            );
+        }
+        Ok(())
+    }
+
+    fn token_revoke(t: &Target, id: &str) -> Result<(), String> {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| "the token id must be a number (see `token list`)")?;
+        let rows = t.d1(
+            sql::REVOKE_TOKEN_RETURNING,
+            &[Lit::Int(id), Lit::Int(now())],
+        )?;
+        if rows.is_empty() {
+            return Err(format!("no active token with id {id}"));
+        }
+        println!(
+            "revoked token {id}; running Workers stop accepting it within their token cache time (TOKEN_CACHE_SECS, 30 s by default)"
+        );
+        Ok(())
+    }
+
+    fn versions_of(t: &Target, crate_id: i64) -> Result<Vec<VersionRecord>, String> {
+        let rows = t.d1(sql::VERSIONS_OF_CRATE, &[Lit::Int(crate_id)])?;
+        Ok(rows
+            .iter()
+            .map(|r| VersionRecord {
+                id: i(r, "id").unwrap_or(0),
+                crate_id,
+                num: s(r, "num"),
+                num_no_build: s(r, "num_no_build"),
+                cksum: s(r, "cksum"),
+                yanked: i(r, "yanked").unwrap_or(0) != 0,
+                pubtime: i(r, "pubtime").unwrap_or(0),
+                entry: s(r, "entry"),
+            })
+            .collect())
+    }
+
+    fn reindex(t: &Target, only: Option<&str>) -> Result<(), String> {
+        let crates = match only {
+            Some(name) => t.d1(sql::CRATE_BY_CANON, &[Lit::Text(&canonical(name))])?,
+            None => t.d1(sql::ALL_CRATES, &[])?,
+        };
+        if crates.is_empty() {
+            return match only {
+                Some(name) => Err(format!("no crate named `{name}`")),
+                None => {
+                    println!("no crates to reindex");
+                    Ok(())
+                }
+            };
+        }
+        let mut bulk = Vec::new();
+        let mut marks = Vec::new();
+        for c in &crates {
+            let (Some(id), Some(rev)) = (i(c, "id"), i(c, "rev")) else {
+                continue;
+            };
+            let name = s(c, "name");
+            let key =
+                index_path(&name).ok_or_else(|| format!("crate `{name}` has no index path"))?;
+            let (rendered, max) =
+                render_versions(&versions_of(t, id)?).map_err(|e| format!("{e:?}"))?;
+            bulk.push(serde_json::json!({
+                "key": key,
+                "value": rendered.body,
+                "metadata": {"etag": rendered.etag, "rev": rev},
+            }));
+            marks.push((id, rev, max, name));
+        }
+        let file = std::env::temp_dir().join(format!("reindex-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_vec(&bulk).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let mut a: Vec<String> = vec!["kv".into(), "bulk".into(), "put".into()];
+        a.push(file.display().to_string());
+        a.extend(["--binding".into(), "INDEX".into()]);
+        a.extend(t.location_args());
+        let res = t.wrangler(&a);
+        let _ = std::fs::remove_file(&file);
+        res?;
+        for (id, rev, max, name) in marks {
+            t.d1(
+                sql::MARK_INDEXED,
+                &[
+                    Lit::Int(id),
+                    Lit::Int(rev),
+                    max.as_deref().map(Lit::Text).unwrap_or(Lit::Null),
+                ],
+            )?;
+            let now_rev = t
+                .d1(sql::CRATE_REV, &[Lit::Int(id)])?
+                .first()
+                .and_then(|r| i(r, "rev"));
+            if now_rev != Some(rev) {
+                println!(
+                    "`{name}` changed while reindexing; its next change or `reindex {name}` renders it again"
+                );
+            }
+            println!("reindexed `{name}`");
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn bind_quotes_and_orders() {
+            let sql = bind(
+                "SELECT ?1, ?10, ?2",
+                &[
+                    Lit::Text("it's ?2"),
+                    Lit::Int(2),
+                    Lit::Null,
+                    Lit::Null,
+                    Lit::Null,
+                    Lit::Null,
+                    Lit::Null,
+                    Lit::Null,
+                    Lit::Null,
+                    Lit::Int(10),
+                ],
+            );
+            assert_eq!(sql, "SELECT 'it''s ?2', 10, 2");
+        }
+    }
+}
