@@ -31,11 +31,47 @@ impl State {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Yield to the executor before every operation, so concurrent
+    /// requests interleave the way they do against real storage.
+    yields: bool,
+}
+
+/// A future that is pending once, then ready.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store whose every operation first yields to the executor.
+    pub fn interleaving() -> Self {
+        MemoryStore {
+            yields: true,
+            ..Self::default()
+        }
+    }
+
+    async fn pause(&self) {
+        if self.yields {
+            YieldNow(false).await;
+        }
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
@@ -81,13 +117,16 @@ impl MemoryStore {
 
 impl IndexStore for MemoryStore {
     async fn get_file(&self, key: &str) -> StoreResult<Option<IndexFile>> {
+        self.pause().await;
         Ok(self.lock()?.index.get(key).cloned())
     }
     async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()> {
+        self.pause().await;
         self.lock()?.index.insert(key.to_string(), file.clone());
         Ok(())
     }
     async fn delete_file(&self, key: &str) -> StoreResult<()> {
+        self.pause().await;
         self.lock()?.index.remove(key);
         Ok(())
     }
@@ -95,6 +134,7 @@ impl IndexStore for MemoryStore {
 
 impl BlobStore for MemoryStore {
     async fn put_blob(&self, key: &str, bytes: &[u8], meta: &BlobMeta) -> StoreResult<()> {
+        self.pause().await;
         self.lock()?
             .blobs
             .entry(key.to_string())
@@ -105,12 +145,14 @@ impl BlobStore for MemoryStore {
         Ok(())
     }
     async fn get_blob(&self, key: &str) -> StoreResult<Option<Blob>> {
+        self.pause().await;
         Ok(self.lock()?.blobs.get(key).cloned())
     }
 }
 
 impl UserStore for MemoryStore {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        self.pause().await;
         Ok(self
             .lock()?
             .users
@@ -119,6 +161,7 @@ impl UserStore for MemoryStore {
             .cloned())
     }
     async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>> {
+        self.pause().await;
         let s = self.lock()?;
         Ok(s.users
             .iter()
@@ -132,6 +175,7 @@ impl UserStore for MemoryStore {
         is_admin: bool,
         now: i64,
     ) -> StoreResult<Option<User>> {
+        self.pause().await;
         let mut s = self.lock()?;
         if s.users.iter().any(|u| u.login.eq_ignore_ascii_case(login)) {
             return Ok(None);
@@ -151,6 +195,7 @@ impl UserStore for MemoryStore {
 
 impl TokenStore for MemoryStore {
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
+        self.pause().await;
         let s = self.lock()?;
         let Some((t, _)) = s.tokens.iter().find(|(_, h)| h == hash) else {
             return Ok(None);
@@ -159,6 +204,7 @@ impl TokenStore for MemoryStore {
         Ok(u.map(|u| (t.clone(), u)))
     }
     async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord> {
+        self.pause().await;
         let mut s = self.lock()?;
         let rec = TokenRecord {
             id: s.id(),
@@ -176,6 +222,7 @@ impl TokenStore for MemoryStore {
         Ok(rec)
     }
     async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>> {
+        self.pause().await;
         Ok(self
             .lock()?
             .tokens
@@ -185,6 +232,7 @@ impl TokenStore for MemoryStore {
             .collect())
     }
     async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<bool> {
+        self.pause().await;
         let mut s = self.lock()?;
         match s
             .tokens
@@ -199,6 +247,7 @@ impl TokenStore for MemoryStore {
         }
     }
     async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
+        self.pause().await;
         let mut s = self.lock()?;
         if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id)
             && t.last_used_at.is_none_or(|l| l < now - 60)
@@ -215,6 +264,7 @@ fn is_owner(s: &State, crate_id: i64, user_id: i64) -> bool {
 
 impl CrateStore for MemoryStore {
     async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>> {
+        self.pause().await;
         Ok(self
             .lock()?
             .crates
@@ -223,6 +273,7 @@ impl CrateStore for MemoryStore {
             .cloned())
     }
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
+        self.pause().await;
         let s = self.lock()?;
         Ok(s.crates
             .iter()
@@ -231,6 +282,7 @@ impl CrateStore for MemoryStore {
             .collect())
     }
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
+        self.pause().await;
         Ok(self.lock()?.crates.clone())
     }
     async fn version(
@@ -238,6 +290,7 @@ impl CrateStore for MemoryStore {
         crate_id: i64,
         num_no_build: &str,
     ) -> StoreResult<Option<VersionRecord>> {
+        self.pause().await;
         Ok(self
             .lock()?
             .versions
@@ -250,6 +303,7 @@ impl CrateStore for MemoryStore {
         crate_id: i64,
         cksum: &str,
     ) -> StoreResult<Option<VersionRecord>> {
+        self.pause().await;
         Ok(self
             .lock()?
             .versions
@@ -258,6 +312,7 @@ impl CrateStore for MemoryStore {
             .cloned())
     }
     async fn insert_version(&self, v: &NewVersion) -> StoreResult<InsertOutcome> {
+        self.pause().await;
         let mut s = self.lock()?;
         let existing = s.crates.iter().find(|c| c.canon == v.canon).cloned();
         let (crate_id, new_crate) = match existing {
@@ -322,6 +377,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<bool> {
+        self.pause().await;
         let mut s = self.lock()?;
         let Some(v) = s.versions.iter_mut().find(|v| v.id == version_id) else {
             return Ok(false);
@@ -340,6 +396,7 @@ impl CrateStore for MemoryStore {
         &self,
         crate_id: i64,
     ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
+        self.pause().await;
         let s = self.lock()?;
         let Some(c) = s.crates.iter().find(|c| c.id == crate_id).cloned() else {
             return Ok(None);
@@ -353,6 +410,7 @@ impl CrateStore for MemoryStore {
         Ok(Some((c, vs)))
     }
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>> {
+        self.pause().await;
         Ok(self
             .lock()?
             .crates
@@ -366,6 +424,7 @@ impl CrateStore for MemoryStore {
         rev: i64,
         max_version: Option<&str>,
     ) -> StoreResult<()> {
+        self.pause().await;
         let mut s = self.lock()?;
         if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id)
             && rev >= c.indexed_rev
@@ -376,6 +435,7 @@ impl CrateStore for MemoryStore {
         Ok(())
     }
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {
+        self.pause().await;
         let s = self.lock()?;
         Ok(s.users
             .iter()
@@ -384,6 +444,7 @@ impl CrateStore for MemoryStore {
             .collect())
     }
     async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool> {
+        self.pause().await;
         Ok(is_owner(&*self.lock()?, crate_id, user_id))
     }
     async fn add_owners(
@@ -393,6 +454,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<usize> {
+        self.pause().await;
         let mut s = self.lock()?;
         let mut added = 0;
         for &u in user_ids {
@@ -410,6 +472,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<RemoveOutcome> {
+        self.pause().await;
         let mut s = self.lock()?;
         let remaining = s
             .owners
@@ -430,6 +493,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        self.pause().await;
         let s = self.lock()?;
         let cq = canonical(q);
         let lq = q.to_lowercase();
