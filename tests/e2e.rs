@@ -1,0 +1,696 @@
+//! End-to-end: the built Worker under real `wrangler dev` (workerd, local
+//! KV/R2/D1), driven by the real stable `cargo` (and nightly for the old
+//! `-Z registry-auth` setup). Needs the Worker built and Node 22 on PATH;
+//! `scripts/test` provides both and runs these with `--ignored`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn work() -> PathBuf {
+    root()
+        .join("target")
+        .join("e2e")
+        .join(std::process::id().to_string())
+}
+
+struct Server {
+    base: String,
+    state: PathBuf,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn curl(args: &[&str]) -> (u16, String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "-", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+fn wrangler() -> String {
+    std::env::var("WRANGLER").unwrap_or_else(|_| {
+        root()
+            .join("node_modules/.bin/wrangler")
+            .display()
+            .to_string()
+    })
+}
+
+/// Runs `scripts/admin` against the test server's state; returns stdout.
+fn admin(args: &[&str]) -> String {
+    let s = server();
+    let out = Command::new(root().join("scripts/admin"))
+        .args(args)
+        .env("STATE_DIR", &s.state)
+        .output()
+        .expect("scripts/admin runs");
+    assert!(
+        out.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn new_token(login: &str) -> String {
+    admin(&["token", "create", login, "--name", "e2e"])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(start)
+}
+
+fn start() -> Server {
+    {
+        let dir = work();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("state");
+        let port = free_port();
+        let st = Command::new(wrangler())
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(&state)
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .status()
+            .expect("wrangler runs");
+        assert!(st.success(), "migrations apply failed");
+        // wrangler runs in its own process group, watched by a shell that
+        // ends the group when this test process exits (even on panic).
+        let script = format!(
+            "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > \"$LOG\" 2>&1 & W=$!; \
+             while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null; do sleep 1; done; kill -TERM -- -$$"
+        );
+        Command::new("setsid")
+            .args(["bash", "-c", &script])
+            .env("WRANGLER", wrangler())
+            .env("STATE", &state)
+            .env("LOG", dir.join("wrangler.log"))
+            .env("TEST_PID", std::process::id().to_string())
+            .env("SKIP_BUILD", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("X_LOCAL_OBSERVABILITY", "false")
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("wrangler dev starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        loop {
+            let (status, _, _) = curl(&[&format!("{base}/index/config.json")]);
+            if status == 401 {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(90) {
+                let log = std::fs::read_to_string(dir.join("wrangler.log")).unwrap_or_default();
+                panic!("wrangler dev did not come up (last status {status}):\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Server { base, state }
+    }
+}
+
+fn srv() -> &'static Server {
+    server()
+}
+
+fn alice() -> &'static str {
+    static T: OnceLock<String> = OnceLock::new();
+    T.get_or_init(|| {
+        srv();
+        new_token("alice")
+    })
+}
+
+/// A cargo home configured for the test registry as `local`.
+struct Cargo {
+    home: PathBuf,
+    token: Option<String>,
+    toolchain: Option<&'static str>,
+}
+
+impl Cargo {
+    fn new(name: &str, token: Option<&str>) -> Cargo {
+        Self::with_config(name, token, "credential-provider = \"cargo:token\"\n")
+    }
+
+    fn with_config(name: &str, token: Option<&str>, extra: &str) -> Cargo {
+        let s = srv();
+        let home = work().join("homes").join(name);
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            format!(
+                "[registries.local]\nindex = \"sparse+{}/index/\"\n{extra}\n[net]\nretry = 2\n[term]\ncolor = \"never\"\n",
+                s.base
+            ),
+        )
+        .unwrap();
+        Cargo {
+            home,
+            token: token.map(str::to_string),
+            toolchain: None,
+        }
+    }
+
+    fn cmd(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new("cargo");
+        if let Some(t) = self.toolchain {
+            c.arg(format!("+{t}"));
+        }
+        c.args(args)
+            .current_dir(cwd)
+            .env("CARGO_HOME", &self.home)
+            .env("CARGO_TARGET_DIR", work().join("target"))
+            .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+            .env_remove("RUSTUP_TOOLCHAIN");
+        if let Some(t) = &self.token {
+            c.env("CARGO_REGISTRIES_LOCAL_TOKEN", t);
+        }
+        c
+    }
+
+    fn run(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.cmd(cwd, args).output().expect("cargo runs")
+    }
+
+    /// Runs and asserts success; returns stdout + stderr.
+    fn ok(&self, cwd: &Path, args: &[&str]) -> String {
+        let out = self.run(cwd, args);
+        let text = both(&out);
+        assert!(out.status.success(), "cargo {args:?} failed:\n{text}");
+        text
+    }
+
+    /// Runs and asserts failure; returns stdout + stderr.
+    fn fails(&self, cwd: &Path, args: &[&str]) -> String {
+        let out = self.run(cwd, args);
+        let text = both(&out);
+        assert!(!out.status.success(), "cargo {args:?} should fail:\n{text}");
+        text
+    }
+}
+
+fn both(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Writes a package directory.
+fn package(dir: &str, manifest: &str, files: &[(&str, &str)]) -> PathBuf {
+    let p = work().join("pkgs").join(dir);
+    std::fs::create_dir_all(p.join("src")).unwrap();
+    std::fs::write(p.join("Cargo.toml"), manifest).unwrap();
+    for (f, text) in files {
+        let path = p.join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    p
+}
+
+fn lib(name: &str, version: &str, extra: &str, body: &str) -> PathBuf {
+    package(
+        &format!("{name}-{version}"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\ndescription = \"e2e crate {name}\"\nlicense = \"MIT\"\npublish = [\"local\"]\n{extra}"
+        ),
+        &[("src/lib.rs", body), ("README.md", "# readme\n")],
+    )
+}
+
+fn index_line(name: &str, vers: &str) -> serde_json::Value {
+    let s = srv();
+    let path = edge_registry::protocol::names::index_path(name).unwrap();
+    let (status, _, body) = curl(&[
+        "-H",
+        &format!("Authorization: {}", alice()),
+        &format!("{}/index/{path}", s.base),
+    ]);
+    assert_eq!(status, 200, "index of {name}");
+    body.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["vers"] == vers)
+        .unwrap_or_else(|| panic!("{name}@{vers} not in index:\n{body}"))
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn login_publish_every_dependency_shape_and_build_a_consumer() {
+    let s = srv();
+    let c = Cargo::new("shapes", None);
+    let tmp = work();
+    // cargo login takes the token on stdin.
+    let mut login = c.cmd(&tmp, &["login", "--registry", "local"]);
+    login
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", alice()).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "login: {}", both(&out));
+    assert!(
+        both(&out).contains("Login token for `local` saved"),
+        "{}",
+        both(&out)
+    );
+
+    let base = lib(
+        "e2e-base",
+        "1.0.0",
+        "rust-version = \"1.70\"\nlinks = \"e2ebase\"\nbuild = \"build.rs\"\n[features]\nextra = []\n",
+        "pub fn base() -> u32 { 1 }\n",
+    );
+    std::fs::write(base.join("build.rs"), "fn main() {}\n").unwrap();
+    let out = c.ok(&base, &["publish", "--registry", "local", "--allow-dirty"]);
+    assert!(
+        out.contains("Published e2e-base v1.0.0 at registry `local`"),
+        "{out}"
+    );
+    assert!(!out.contains("timed out"), "{out}");
+
+    let util = lib("e2e-util", "0.2.0", "", "pub fn util() -> u32 { 2 }\n");
+    c.ok(&util, &["publish", "--registry", "local", "--allow-dirty"]);
+    let extra = lib("e2e-extra", "0.1.0", "[features]\nextra = []\n", "");
+    c.ok(&extra, &["publish", "--registry", "local", "--allow-dirty"]);
+
+    let app = lib(
+        "e2e-app-lib",
+        "0.1.0+build.5",
+        r#"
+[dependencies]
+util = { package = "e2e-util", version = "0.2", registry = "local" }
+itoa = { version = "1", optional = true }
+e2e-extra = { version = "0.1", registry = "local", optional = true }
+
+[target.'cfg(unix)'.dependencies]
+e2e-base = { version = "1", registry = "local" }
+
+[build-dependencies]
+e2e-base = { version = "1", registry = "local" }
+
+[dev-dependencies]
+e2e-base = { version = "1", registry = "local" }
+
+[features]
+fast = ["dep:itoa"]
+more = ["e2e-extra?/extra"]
+"#,
+        "pub fn total() -> u32 { util::util() + e2e_base::base() }\n",
+    );
+    std::fs::write(
+        app.join("build.rs"),
+        "fn main() { let _ = e2e_base::base(); }\n",
+    )
+    .unwrap();
+    let out = c.ok(&app, &["publish", "--registry", "local", "--allow-dirty"]);
+    assert!(
+        out.contains("Published e2e-app-lib v0.1.0+build.5"),
+        "{out}"
+    );
+
+    let line = index_line("e2e-app-lib", "0.1.0+build.5");
+    let deps = line["deps"].as_array().unwrap();
+    let find = |n: &str, k: &str| {
+        deps.iter()
+            .find(|d| d["name"] == n && d["kind"] == k)
+            .unwrap_or_else(|| panic!("{n}/{k} in {deps:?}"))
+    };
+    assert_eq!(find("util", "normal")["package"], "e2e-util");
+    assert_eq!(find("util", "normal")["registry"], serde_json::Value::Null);
+    assert_eq!(
+        find("itoa", "normal")["registry"],
+        "https://github.com/rust-lang/crates.io-index"
+    );
+    assert_eq!(find("itoa", "normal")["optional"], true);
+    assert_eq!(find("e2e-base", "normal")["target"], "cfg(unix)");
+    assert_eq!(find("e2e-base", "build")["req"], "^1");
+    assert_eq!(find("e2e-base", "dev")["kind"], "dev");
+    assert_eq!(line["features2"]["fast"], serde_json::json!(["dep:itoa"]));
+    assert_eq!(
+        line["features2"]["more"],
+        serde_json::json!(["e2e-extra?/extra"])
+    );
+    assert_eq!(line["v"], 2);
+    let base_line = index_line("e2e-base", "1.0.0");
+    assert_eq!(base_line["rust_version"], "1.70");
+    assert_eq!(base_line["links"], "e2ebase");
+    let pubtime = base_line["pubtime"].as_str().unwrap();
+    assert_eq!(pubtime.len(), 20);
+    assert!(pubtime.ends_with('Z'));
+
+    // A consumer resolves, fetches, builds and runs against the registry.
+    let consumer = package(
+        "consumer",
+        "[package]\nname = \"consumer\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ne2e-app-lib = { version = \"0.1\", registry = \"local\", features = [\"fast\", \"more\"] }\n",
+        &[(
+            "src/main.rs",
+            "fn main() { println!(\"total={}\", e2e_app_lib::total()); }\n",
+        )],
+    );
+    let fresh = Cargo::new("consumer", Some(alice()));
+    let out = fresh.ok(&consumer, &["run"]);
+    assert!(out.contains("total=3"), "{out}");
+    let lock = std::fs::read_to_string(consumer.join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("sparse+{}/index/", s.base)),
+        "{lock}"
+    );
+
+    // Publishing an existing version fails with a clear message.
+    let out = c.fails(&util, &["publish", "--registry", "local", "--allow-dirty"]);
+    assert!(out.contains("e2e-util@0.2.0 already exists"), "{out}");
+
+    // cargo info shows metadata, including rust-version.
+    let out = fresh.ok(&consumer, &["info", "e2e-base", "--registry", "local"]);
+    assert!(out.contains("rust-version: 1.70"), "{out}");
+    assert!(out.contains("license: MIT"), "{out}");
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn workspace_publish_of_interdependent_crates() {
+    let c = Cargo::new("workspace", Some(alice()));
+    let ws = package(
+        "ws",
+        "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n",
+        &[
+            (
+                "a/Cargo.toml",
+                "[package]\nname = \"e2e-ws-a\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"a\"\npublish = [\"local\"]\n",
+            ),
+            ("a/src/lib.rs", "pub fn a() -> u32 { 10 }\n"),
+            (
+                "b/Cargo.toml",
+                "[package]\nname = \"e2e-ws-b\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"b\"\npublish = [\"local\"]\n\n[dependencies]\ne2e-ws-a = { path = \"../a\", version = \"0.1\", registry = \"local\" }\n",
+            ),
+            ("b/src/lib.rs", "pub fn b() -> u32 { e2e_ws_a::a() + 1 }\n"),
+        ],
+    );
+    let out = c.ok(
+        &ws,
+        &[
+            "publish",
+            "--workspace",
+            "--registry",
+            "local",
+            "--allow-dirty",
+        ],
+    );
+    assert!(out.contains("Published e2e-ws-a v0.1.0"), "{out}");
+    assert!(out.contains("Published e2e-ws-b v0.1.0"), "{out}");
+    assert!(!out.contains("timeout"), "{out}");
+    assert_eq!(
+        index_line("e2e-ws-b", "0.1.0")["deps"][0]["name"],
+        "e2e-ws-a"
+    );
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn yank_and_undo_change_resolution() {
+    let c = Cargo::new("yank", Some(alice()));
+    for v in ["0.3.0", "0.3.1"] {
+        c.ok(
+            &lib("e2e-yanky", v, "", "pub fn v() {}\n"),
+            &["publish", "--registry", "local", "--allow-dirty"],
+        );
+    }
+    let consumer = package(
+        "yank-consumer",
+        "[package]\nname = \"yank-consumer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ne2e-yanky = { version = \"0.3\", registry = \"local\" }\n",
+        &[("src/main.rs", "fn main() {}\n")],
+    );
+    let resolved = |c: &Cargo| {
+        let _ = std::fs::remove_file(consumer.join("Cargo.lock"));
+        c.ok(&consumer, &["generate-lockfile"]);
+        let lock = std::fs::read_to_string(consumer.join("Cargo.lock")).unwrap();
+        let i = lock.find("name = \"e2e-yanky\"").unwrap();
+        lock[i..].lines().nth(1).unwrap().to_string()
+    };
+    assert_eq!(resolved(&c), "version = \"0.3.1\"");
+    let out = c.ok(
+        &consumer,
+        &[
+            "yank",
+            "--version",
+            "0.3.1",
+            "e2e-yanky",
+            "--registry",
+            "local",
+        ],
+    );
+    assert!(out.contains("Yank e2e-yanky@0.3.1"), "{out}");
+    assert_eq!(index_line("e2e-yanky", "0.3.1")["yanked"], true);
+    assert_eq!(resolved(&c), "version = \"0.3.0\"");
+    c.ok(
+        &consumer,
+        &[
+            "yank",
+            "--undo",
+            "--version",
+            "0.3.1",
+            "e2e-yanky",
+            "--registry",
+            "local",
+        ],
+    );
+    assert_eq!(resolved(&c), "version = \"0.3.1\"");
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn owners_search_and_info() {
+    let c = Cargo::new("owners", Some(alice()));
+    let _bob = new_token("bob");
+    let p = lib("e2e-owned", "1.0.0", "", "pub fn o() {}\n");
+    c.ok(&p, &["publish", "--registry", "local", "--allow-dirty"]);
+    let out = c.ok(
+        &p,
+        &["owner", "--add", "bob", "e2e-owned", "--registry", "local"],
+    );
+    assert!(out.contains("`bob`"), "{out}");
+    let out = c.ok(&p, &["owner", "--list", "e2e-owned", "--registry", "local"]);
+    assert!(out.contains("alice") && out.contains("bob"), "{out}");
+    c.ok(
+        &p,
+        &[
+            "owner",
+            "--remove",
+            "bob",
+            "e2e-owned",
+            "--registry",
+            "local",
+        ],
+    );
+    let out = c.ok(&p, &["owner", "--list", "e2e-owned", "--registry", "local"]);
+    assert!(out.contains("alice") && !out.contains("bob"), "{out}");
+    let out = c.fails(
+        &p,
+        &[
+            "owner",
+            "--add",
+            "nobody-here",
+            "e2e-owned",
+            "--registry",
+            "local",
+        ],
+    );
+    assert!(
+        out.contains("could not find a user with login `nobody-here`"),
+        "{out}"
+    );
+
+    for n in ["e2e-search-one", "e2e-search-two"] {
+        c.ok(
+            &lib(n, "0.1.0", "", ""),
+            &["publish", "--registry", "local", "--allow-dirty"],
+        );
+    }
+    let out = c.ok(&p, &["search", "e2e-search", "--registry", "local"]);
+    assert!(
+        out.contains("e2e-search-one = \"0.1.0\"") && out.contains("e2e-search-two = \"0.1.0\""),
+        "{out}"
+    );
+    let out = c.ok(
+        &p,
+        &[
+            "search",
+            "e2e-search",
+            "--registry",
+            "local",
+            "--limit",
+            "1",
+        ],
+    );
+    assert!(out.contains("and 1 crates more"), "{out}");
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn auth_failures_missing_crates_and_revalidation() {
+    let s = srv();
+    let consumer = package(
+        "auth-consumer",
+        "[package]\nname = \"auth-consumer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ndoes-not-exist-here = { version = \"1\", registry = \"local\" }\n",
+        &[("src/main.rs", "fn main() {}\n")],
+    );
+    // No credential provider configured: cargo's own message.
+    let c = Cargo::with_config("noprovider", Some(alice()), "");
+    let out = c.fails(&consumer, &["generate-lockfile"]);
+    assert!(
+        out.contains("authenticated registries require a credential-provider"),
+        "{out}"
+    );
+    // No token at all.
+    let out = Cargo::new("notoken", None).fails(&consumer, &["generate-lockfile"]);
+    assert!(out.contains("no token found for `local`"), "{out}");
+    // A wrong token.
+    let out = Cargo::new(
+        "badtoken",
+        Some("cfreg_0000000000000000000000000000000000000000"),
+    )
+    .fails(&consumer, &["generate-lockfile"]);
+    assert!(out.contains("token rejected for `local`"), "{out}");
+    // A good token and a crate that does not exist.
+    let out = Cargo::new("missing", Some(alice())).fails(&consumer, &["generate-lockfile"]);
+    assert!(
+        out.contains("no matching package named `does-not-exist-here` found"),
+        "{out}"
+    );
+
+    // The raw protocol: 401 challenge, 404, strong ETag and 304.
+    let (status, head, _) = curl(&[&format!("{}/index/config.json", s.base)]);
+    assert_eq!(status, 401);
+    assert!(
+        head.to_lowercase().contains(&format!(
+            "www-authenticate: cargo login_url=\"{}/me\"",
+            s.base
+        )),
+        "{head}"
+    );
+    let auth = format!("Authorization: {}", alice());
+    let (status, _, body) = curl(&[
+        "-H",
+        &auth,
+        &format!("{}/index/do/es/does-not-exist-here", s.base),
+    ]);
+    assert_eq!(status, 404, "{body}");
+    Cargo::new("etag-publisher", Some(alice())).ok(
+        &lib("e2e-etag", "1.0.0", "", ""),
+        &["publish", "--registry", "local", "--allow-dirty"],
+    );
+    let url = format!("{}/index/e2/e-/e2e-etag", s.base);
+    let (status, head, _) = curl(&["-H", &auth, &url]);
+    assert_eq!(status, 200);
+    let etag = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("etag: ")
+                .or_else(|| l.strip_prefix("ETag: "))
+        })
+        .unwrap_or_else(|| panic!("no etag in {head}"))
+        .trim()
+        .to_string();
+    let (status, _, body) = curl(&["-H", &auth, "-H", &format!("If-None-Match: {etag}"), &url]);
+    assert_eq!(status, 304);
+    assert!(body.is_empty());
+    let (status, _, _) = curl(&["-H", &format!("Authorization: Bearer {}", alice()), &url]);
+    assert_eq!(status, 200, "Bearer tokens work");
+
+    // cargo itself revalidates: a second update gets 304s.
+    let dep_consumer = package(
+        "etag-consumer",
+        "[package]\nname = \"etag-consumer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ne2e-etag = { version = \"1\", registry = \"local\" }\n",
+        &[("src/main.rs", "fn main() {}\n")],
+    );
+    let c = Cargo::new("etag", Some(alice()));
+    c.ok(&dep_consumer, &["generate-lockfile"]);
+    let out = c
+        .cmd(&dep_consumer, &["update"])
+        .env("CARGO_LOG", "network=debug")
+        .env("CARGO_HTTP_DEBUG", "true")
+        .output()
+        .unwrap();
+    let text = both(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("304"),
+        "no 304 in cargo's network log:\n{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn nightly_with_the_old_registry_auth_flag_still_works() {
+    let mut c = Cargo::with_config(
+        "nightly",
+        Some(alice()),
+        "credential-provider = \"cargo:token\"\n\n[unstable]\nregistry-auth = true\n",
+    );
+    c.toolchain = Some("nightly");
+    let p = lib("e2e-nightly", "0.1.0", "", "pub fn n() -> u32 { 7 }\n");
+    let out = c.ok(
+        &p,
+        &[
+            "-Z",
+            "registry-auth",
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+        ],
+    );
+    assert!(out.contains("Published e2e-nightly v0.1.0"), "{out}");
+    let consumer = package(
+        "nightly-consumer",
+        "[package]\nname = \"nightly-consumer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ne2e-nightly = { version = \"0.1\", registry = \"local\" }\n",
+        &[(
+            "src/main.rs",
+            "fn main() { println!(\"n={}\", e2e_nightly::n()); }\n",
+        )],
+    );
+    let out = c.ok(&consumer, &["-Z", "registry-auth", "run"]);
+    assert!(out.contains("n=7"), "{out}");
+}
