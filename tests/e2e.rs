@@ -110,6 +110,8 @@ fn start() -> Server {
             "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > \"$LOG\" 2>&1 & W=$!; \
              while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null; do sleep 1; done; kill -TERM -- -$$"
         );
+        // Never waited on: the watcher outlives nothing but this process.
+        #[allow(clippy::zombie_processes)]
         Command::new("setsid")
             .args(["bash", "-c", &script])
             .env("WRANGLER", wrangler())
