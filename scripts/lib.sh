@@ -87,6 +87,12 @@ build_worker() {
     export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
     export ESBUILD_BIN="$ROOT/node_modules/esbuild/bin/esbuild"
     worker-build --release ${1:+"$1"}
+    if [ -z "${1:-}" ]; then
+      # Drop the 150 KB name section: it is only for debugging, and the
+      # bundle's size is a cold-start cost. (`strip = true` in Cargo.toml
+      # would also drop the target_features section wasm-bindgen needs.)
+      "$ROOT/node_modules/.bin/wasm-opt" build/index_bg.wasm --strip-debug --strip-producers -o build/index_bg.wasm
+    fi
   )
   echo "${1:-opt}" > "$stamp"
 }
