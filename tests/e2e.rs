@@ -696,3 +696,60 @@ fn nightly_with_the_old_registry_auth_flag_still_works() {
     let out = c.ok(&consumer, &["-Z", "registry-auth", "run"]);
     assert!(out.contains("n=7"), "{out}");
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn dev_script_prints_the_index_url_and_stops_on_sigterm() {
+    let port = free_port();
+    let state = work().join("dev-state");
+    let log = work().join("dev.log");
+    std::fs::create_dir_all(work()).unwrap();
+    let mut child = Command::new(root().join("scripts/dev"))
+        .env("PORT", port.to_string())
+        .env("STATE_DIR", &state)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(work().join("dev.err")).unwrap())
+        .spawn()
+        .expect("scripts/dev starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while curl(&[&format!("{base}/index/config.json")]).0 != 401 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "scripts/dev did not come up"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "scripts/dev exited early"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let printed = std::fs::read_to_string(work().join("dev.err")).unwrap()
+        + &std::fs::read_to_string(&log).unwrap();
+    assert!(
+        printed.contains(&format!("sparse+{base}/index/")),
+        "{printed}"
+    );
+    assert!(printed.contains("scripts/admin token create"), "{printed}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "scripts/dev exit status {status:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "scripts/dev ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "wrangler still listening after SIGTERM"
+    );
+}
