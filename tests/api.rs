@@ -773,6 +773,10 @@ fn search_ranks_exact_then_prefix_and_pages() {
     assert_eq!(s["meta"]["total"], 0, "LIKE wildcards are literal");
     let s = h.get("/api/v1/crates?q=&per_page=1000", Some(&t)).json();
     assert_eq!(s["meta"]["total"], 4);
+    assert_eq!(s["crates"].as_array().unwrap().len(), 4);
+    let s = h.get("/api/v1/crates?q=serde&per_page=0", Some(&t)).json();
+    assert_eq!(s["meta"]["total"], 3);
+    assert_eq!(s["crates"], json!([]));
 }
 
 #[test]

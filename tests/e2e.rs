@@ -707,6 +707,8 @@ fn dev_script_prints_the_index_url_and_stops_on_sigterm() {
     let mut child = Command::new(root().join("scripts/dev"))
         .env("PORT", port.to_string())
         .env("STATE_DIR", &state)
+        // The optimised build scripts/test made: no rebuild under the other tests.
+        .env("BUILD_FLAGS", "")
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::fs::File::create(work().join("dev.err")).unwrap())
         .spawn()

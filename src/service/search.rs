@@ -29,8 +29,9 @@ pub struct SearchResponse {
     pub meta: SearchMeta,
 }
 
-/// Runs a search. `per_page` defaults to 10 and is capped at 100; `page`
-/// starts at 1. Crates a token's patterns exclude are not listed.
+/// Runs a search. `per_page` defaults to 10 and is capped at 100 (0 gives
+/// only the total, as `cargo search --limit 0` expects); `page` starts at 1.
+/// Crates a token's patterns exclude are not listed.
 pub async fn search<S: Stores>(
     app: &App<S>,
     who: &Principal,
@@ -44,7 +45,7 @@ pub async fn search<S: Stores>(
             "search query too long: at most 200 characters".into(),
         ));
     }
-    let per_page = per_page.unwrap_or(10).clamp(1, MAX_PER_PAGE);
+    let per_page = per_page.unwrap_or(10).min(MAX_PER_PAGE);
     let page = page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(per_page);
     let (hits, total) = app.store.db().search(q.trim(), per_page, offset).await?;
