@@ -25,6 +25,8 @@ pub enum AppError {
     Conflict(String),
     /// Too large (413).
     TooLarge(String),
+    /// Too many attempts; retry after the given seconds (429).
+    TooManyRequests(String, i64),
     /// A storage backend failed; the cause is logged, not shown (500).
     Internal(String),
 }
@@ -40,6 +42,7 @@ impl AppError {
             AppError::BadRequest(_) => 400,
             AppError::Conflict(_) => 409,
             AppError::TooLarge(_) => 413,
+            AppError::TooManyRequests(..) => 429,
             AppError::Internal(_) => 500,
         }
     }
@@ -53,7 +56,8 @@ impl AppError {
             | AppError::NotFound(m)
             | AppError::BadRequest(m)
             | AppError::Conflict(m)
-            | AppError::TooLarge(m) => m.clone(),
+            | AppError::TooLarge(m)
+            | AppError::TooManyRequests(m, _) => m.clone(),
             AppError::MethodNotAllowed => "method not allowed on this path".into(),
             AppError::Internal(_) => {
                 "internal error in the registry; nothing was changed by this request if it failed, please retry".into()

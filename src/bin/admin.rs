@@ -33,7 +33,8 @@ mod cli {
     use serde_json::Value;
 
     const USAGE: &str = "usage: scripts/admin [--remote] <command>
-  user add <login> [--admin]
+  user add <login> [--admin] [--url BASE]   (prints a one-time link to set the password)
+  user link <login> [--url BASE]            (a new one-time password link)
   token create <login> [--name NAME] [--scopes LIST] [--crates PATTERNS] [--expires-days N]
   token list <login>
   token revoke <id>
@@ -181,6 +182,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         let words: Vec<&str> = args.iter().map(String::as_str).collect();
         match words.as_slice() {
             ["user", "add", ..] => user_add(&t, args[2..].to_vec()),
+            ["user", "link", ..] => user_link(&t, args[2..].to_vec()),
             ["token", "create", ..] => token_create(&t, args[2..].to_vec()),
             ["token", "list", login] => token_list(&t, login),
             ["token", "revoke", id] => token_revoke(&t, id),
@@ -213,8 +215,63 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         Ok((id, true))
     }
 
+    /// The registry's public address, for links.
+    fn base_url(t: &Target, url: Option<String>) -> String {
+        if let Some(u) = url.or_else(|| std::env::var("REGISTRY_URL").ok()) {
+            return u.trim_end_matches('/').to_string();
+        }
+        if t.remote {
+            let conf =
+                std::fs::read_to_string(format!("{}/wrangler.toml", t.root)).unwrap_or_default();
+            if let Some(v) = conf
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("PUBLIC_URL"))
+                .and_then(|l| l.split('"').nth(1))
+                .filter(|v| !v.is_empty())
+            {
+                return v.trim_end_matches('/').to_string();
+            }
+            return "https://<your registry>".into();
+        }
+        format!(
+            "http://127.0.0.1:{}",
+            std::env::var("PORT").unwrap_or_else(|_| "8787".into())
+        )
+    }
+
+    /// Prints a one-time link that sets the user's password and signs in.
+    fn print_link(
+        t: &Target,
+        user_id: i64,
+        login: &str,
+        url: Option<String>,
+    ) -> Result<(), String> {
+        let mut random = [0u8; 24];
+        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+        let secret = edge_registry::protocol::index::to_hex(&random);
+        let expires = now() + 7 * 86_400;
+        t.d1(
+            sql::INSERT_LINK,
+            &[
+                Lit::Text(&hash_token(&secret)),
+                Lit::Int(user_id),
+                Lit::Text("password"),
+                Lit::Null,
+                Lit::Int(now()),
+                Lit::Int(expires),
+            ],
+        )?;
+        println!(
+            "One-time link for `{login}` to set a password and sign in (valid until {}):",
+            format_utc(expires)
+        );
+        println!("{}/set-password#secret={secret}", base_url(t, url));
+        Ok(())
+    }
+
     fn user_add(t: &Target, mut args: Vec<String>) -> Result<(), String> {
         let admin = flag(&mut args, "--admin");
+        let url = option(&mut args, "--url")?;
         let [login] = args.as_slice() else {
             return Err(USAGE.into());
         };
@@ -230,7 +287,20 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         } else {
             println!("`{login}` (id {id}) exists already");
         }
-        Ok(())
+        print_link(t, id, login, url)
+    }
+
+    fn user_link(t: &Target, mut args: Vec<String>) -> Result<(), String> {
+        let url = option(&mut args, "--url")?;
+        let [login] = args.as_slice() else {
+            return Err(USAGE.into());
+        };
+        let rows = t.d1(sql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
+        let id = rows
+            .first()
+            .and_then(|r| i(r, "id"))
+            .ok_or_else(|| format!("no user `{login}`"))?;
+        print_link(t, id, login, url)
     }
 
     fn token_create(t: &Target, mut args: Vec<String>) -> Result<(), String> {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
+use crate::store::sql;
 use crate::store::*;
 
 /// The D1 database.
@@ -207,6 +208,41 @@ fn placeholders(start: usize, n: usize) -> String {
 }
 
 impl UserStore for D1Store {
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = ?1");
+        Ok(self
+            .first::<UserRow>(&sql, &[int(id)])
+            .await?
+            .map(User::from))
+    }
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users ORDER BY login");
+        Ok(self
+            .rows::<UserRow>(&sql, &[])
+            .await?
+            .into_iter()
+            .map(User::from)
+            .collect())
+    }
+    async fn set_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
+        let mut stmts = vec![self.stmt(
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            &[int(user_id), int(i64::from(disabled))],
+        )?];
+        if disabled {
+            stmts.push(self.stmt("DELETE FROM sessions WHERE user_id = ?1", &[int(user_id)])?);
+        }
+        self.db.batch(stmts).await.map_err(err("set_disabled"))?;
+        Ok(())
+    }
+    async fn set_admin(&self, user_id: i64, admin: bool) -> StoreResult<()> {
+        self.run(
+            "UPDATE users SET is_admin = ?2 WHERE id = ?1",
+            &[int(user_id), int(i64::from(admin))],
+        )
+        .await?;
+        Ok(())
+    }
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE login = ?1");
         Ok(self
@@ -250,6 +286,13 @@ impl UserStore for D1Store {
 }
 
 impl TokenStore for D1Store {
+    async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = ?1");
+        Ok(self
+            .first::<TokenRow>(&sql, &[int(id)])
+            .await?
+            .map(TokenRecord::from))
+    }
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
         let t_sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE hash = ?1");
         let Some(t) = self.first::<TokenRow>(&t_sql, &[text(hash)]).await? else {
@@ -648,5 +691,149 @@ impl CrateStore for D1Store {
             .map(|r| r.n)
             .unwrap_or(0);
         Ok((crates, u32::try_from(total).unwrap_or(u32::MAX)))
+    }
+}
+
+#[derive(Deserialize)]
+struct HashRow {
+    password_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    user_id: i64,
+    csrf: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct LinkRow {
+    user_id: i64,
+    purpose: String,
+}
+
+#[derive(Deserialize)]
+struct FailureRow {
+    failures: i64,
+    first_at: i64,
+    locked_until: Option<i64>,
+}
+
+impl AccountStore for D1Store {
+    async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
+        Ok(self
+            .first::<HashRow>(
+                "SELECT password_hash FROM users WHERE id = ?1",
+                &[int(user_id)],
+            )
+            .await?
+            .and_then(|r| r.password_hash))
+    }
+    async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()> {
+        self.run(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            &[int(user_id), text(hash)],
+        )
+        .await?;
+        Ok(())
+    }
+    async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()> {
+        self.run(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[text(id_hash), int(s.user_id), text(&s.csrf), int(s.created_at), int(s.expires_at)],
+        )
+        .await?;
+        Ok(())
+    }
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>> {
+        let Some(s) = self
+            .first::<SessionRow>(
+                "SELECT user_id, csrf, created_at, expires_at FROM sessions WHERE id_hash = ?1",
+                &[text(id_hash)],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let rec = SessionRecord {
+            user_id: s.user_id,
+            csrf: s.csrf,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+        };
+        Ok(self.user_by_id(s.user_id).await?.map(|u| (rec, u)))
+    }
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.run("DELETE FROM sessions WHERE id_hash = ?1", &[text(id_hash)])
+            .await?;
+        Ok(())
+    }
+    async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()> {
+        self.run("DELETE FROM sessions WHERE user_id = ?1", &[int(user_id)])
+            .await?;
+        Ok(())
+    }
+    async fn create_link(
+        &self,
+        hash: &str,
+        user_id: i64,
+        purpose: &str,
+        created_by: Option<i64>,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.run(
+            sql::INSERT_LINK,
+            &[
+                text(hash),
+                int(user_id),
+                text(purpose),
+                opt_int(created_by),
+                int(now),
+                int(expires_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+    async fn consume_link(&self, hash: &str, now: i64) -> StoreResult<Option<(i64, String)>> {
+        Ok(self
+            .first::<LinkRow>(
+                "UPDATE user_links SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING user_id, purpose",
+                &[text(hash), int(now)],
+            )
+            .await?
+            .map(|r| (r.user_id, r.purpose)))
+    }
+    async fn failures(&self, login: &str) -> StoreResult<Option<Failures>> {
+        Ok(self
+            .first::<FailureRow>(
+                "SELECT failures, first_at, locked_until FROM sign_in_failures WHERE login = ?1",
+                &[text(login)],
+            )
+            .await?
+            .map(|r| Failures {
+                count: r.failures,
+                first_at: r.first_at,
+                locked_until: r.locked_until,
+            }))
+    }
+    async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()> {
+        self.run(
+            "INSERT INTO sign_in_failures (login, failures, first_at, locked_until) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(login) DO UPDATE SET failures = excluded.failures, first_at = excluded.first_at, locked_until = excluded.locked_until",
+            &[text(login), int(f.count), int(f.first_at), opt_int(f.locked_until)],
+        )
+        .await?;
+        Ok(())
+    }
+    async fn clear_failures(&self, login: &str) -> StoreResult<()> {
+        self.run(
+            "DELETE FROM sign_in_failures WHERE login = ?1",
+            &[text(login)],
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 mod d1;
 mod kv_r2;
+mod webcrypto;
 
 use std::rc::Rc;
 
@@ -32,6 +33,10 @@ impl Stores for CfStores {
     type Index = KvIndex;
     type Blobs = R2Blobs;
     type Db = D1Store;
+    type Kdf = webcrypto::WebCryptoKdf;
+    fn kdf(&self) -> &webcrypto::WebCryptoKdf {
+        &webcrypto::WebCryptoKdf
+    }
     fn index(&self) -> &KvIndex {
         &self.index
     }
@@ -71,6 +76,12 @@ fn config(env: &Env) -> Config {
         token_cache_secs: var_u64(env, "TOKEN_CACHE_SECS")
             .and_then(|v| i64::try_from(v).ok())
             .unwrap_or(30),
+        registry_name: env
+            .var("REGISTRY_NAME")
+            .ok()
+            .map(|v| v.to_string().trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "private".into()),
     }
 }
 

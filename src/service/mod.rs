@@ -1,6 +1,7 @@
 //! The use-cases (publish, index reads, yank, owners, search, downloads,
 //! tokens), generic over the store traits, with the app's configuration.
 
+pub mod accounts;
 pub mod auth;
 pub mod download;
 pub mod index;
@@ -10,17 +11,21 @@ pub mod search;
 pub mod tokens;
 pub mod yank;
 
+use crate::auth::password::Kdf;
 use crate::protocol::publish::Limits;
 use crate::store::{BlobStore, Db, IndexStore};
 
-/// Everything the app stores: the index cache, the blobs and the database.
+/// Everything the app stores (the index cache, the blobs and the
+/// database), and the platform's password key derivation.
 pub trait Stores {
     type Index: IndexStore;
     type Blobs: BlobStore;
     type Db: Db;
+    type Kdf: Kdf;
     fn index(&self) -> &Self::Index;
     fn blobs(&self) -> &Self::Blobs;
     fn db(&self) -> &Self::Db;
+    fn kdf(&self) -> &Self::Kdf;
 }
 
 /// Deployment settings.
@@ -33,6 +38,9 @@ pub struct Config {
     /// How long a validated token is trusted without asking the database;
     /// also the longest time a revocation takes to be honoured.
     pub token_cache_secs: i64,
+    /// The name users give this registry in their cargo configuration
+    /// (`[registries.<name>]`), used in the help page's snippets.
+    pub registry_name: String,
 }
 
 impl Default for Config {
@@ -41,6 +49,7 @@ impl Default for Config {
             limits: Limits::default(),
             public_url: None,
             token_cache_secs: 30,
+            registry_name: "private".into(),
         }
     }
 }
@@ -79,10 +88,15 @@ impl RequestCtx {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Stores for crate::store::memory::MemoryStore {
     type Index = Self;
     type Blobs = Self;
     type Db = Self;
+    type Kdf = crate::auth::password::NativeKdf;
+    fn kdf(&self) -> &Self::Kdf {
+        &crate::auth::password::NativeKdf
+    }
     fn index(&self) -> &Self {
         self
     }

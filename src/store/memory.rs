@@ -17,6 +17,10 @@ struct State {
     crates: Vec<CrateRecord>,
     versions: Vec<VersionRecord>,
     owners: Vec<(i64, i64)>,
+    passwords: HashMap<i64, String>,
+    sessions: HashMap<String, SessionRecord>,
+    links: HashMap<String, (i64, String, i64, Option<i64>)>,
+    failures: HashMap<String, Failures>,
     next_id: i64,
 }
 
@@ -151,6 +155,32 @@ impl BlobStore for MemoryStore {
 }
 
 impl UserStore for MemoryStore {
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        self.pause().await;
+        Ok(self.lock()?.users.iter().find(|u| u.id == id).cloned())
+    }
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.pause().await;
+        Ok(self.lock()?.users.clone())
+    }
+    async fn set_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
+        self.pause().await;
+        let mut s = self.lock()?;
+        if let Some(u) = s.users.iter_mut().find(|u| u.id == user_id) {
+            u.disabled = disabled;
+        }
+        if disabled {
+            s.sessions.retain(|_, r| r.user_id != user_id);
+        }
+        Ok(())
+    }
+    async fn set_admin(&self, user_id: i64, admin: bool) -> StoreResult<()> {
+        self.pause().await;
+        if let Some(u) = self.lock()?.users.iter_mut().find(|u| u.id == user_id) {
+            u.is_admin = admin;
+        }
+        Ok(())
+    }
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
         self.pause().await;
         Ok(self
@@ -194,6 +224,15 @@ impl UserStore for MemoryStore {
 }
 
 impl TokenStore for MemoryStore {
+    async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>> {
+        self.pause().await;
+        Ok(self
+            .lock()?
+            .tokens
+            .iter()
+            .find(|(t, _)| t.id == id)
+            .map(|(t, _)| t.clone()))
+    }
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
         self.pause().await;
         let s = self.lock()?;
@@ -527,5 +566,84 @@ impl CrateStore for MemoryStore {
                 .collect(),
             total,
         ))
+    }
+}
+
+impl AccountStore for MemoryStore {
+    async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
+        self.pause().await;
+        Ok(self.lock()?.passwords.get(&user_id).cloned())
+    }
+    async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.passwords.insert(user_id, hash.to_string());
+        Ok(())
+    }
+    async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.sessions.insert(id_hash.to_string(), s.clone());
+        Ok(())
+    }
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>> {
+        self.pause().await;
+        let s = self.lock()?;
+        let Some(rec) = s.sessions.get(id_hash) else {
+            return Ok(None);
+        };
+        Ok(s.users
+            .iter()
+            .find(|u| u.id == rec.user_id)
+            .map(|u| (rec.clone(), u.clone())))
+    }
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.sessions.remove(id_hash);
+        Ok(())
+    }
+    async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.sessions.retain(|_, r| r.user_id != user_id);
+        Ok(())
+    }
+    async fn create_link(
+        &self,
+        hash: &str,
+        user_id: i64,
+        purpose: &str,
+        _created_by: Option<i64>,
+        _now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.links.insert(
+            hash.to_string(),
+            (user_id, purpose.to_string(), expires_at, None),
+        );
+        Ok(())
+    }
+    async fn consume_link(&self, hash: &str, now: i64) -> StoreResult<Option<(i64, String)>> {
+        self.pause().await;
+        let mut s = self.lock()?;
+        match s.links.get_mut(hash) {
+            Some((user, purpose, expires, used)) if used.is_none() && *expires > now => {
+                *used = Some(now);
+                Ok(Some((*user, purpose.clone())))
+            }
+            _ => Ok(None),
+        }
+    }
+    async fn failures(&self, login: &str) -> StoreResult<Option<Failures>> {
+        self.pause().await;
+        Ok(self.lock()?.failures.get(&login.to_lowercase()).copied())
+    }
+    async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.failures.insert(login.to_lowercase(), *f);
+        Ok(())
+    }
+    async fn clear_failures(&self, login: &str) -> StoreResult<()> {
+        self.pause().await;
+        self.lock()?.failures.remove(&login.to_lowercase());
+        Ok(())
     }
 }

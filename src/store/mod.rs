@@ -175,10 +175,32 @@ pub trait BlobStore {
     async fn get_blob(&self, key: &str) -> StoreResult<Option<Blob>>;
 }
 
+/// A web session (the cookie value itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub csrf: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Failed sign-ins of one login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub count: i64,
+    pub first_at: i64,
+    pub locked_until: Option<i64>,
+}
+
 /// Users.
 #[allow(async_fn_in_trait)]
 pub trait UserStore {
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Disables or re-enables a user; disabling also ends every session.
+    async fn set_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()>;
+    async fn set_admin(&self, user_id: i64, admin: bool) -> StoreResult<()>;
     async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>>;
     /// Creates a user; `None` when the login is taken.
     async fn create_user(&self, login: &str, is_admin: bool, now: i64)
@@ -188,6 +210,7 @@ pub trait UserStore {
 /// Tokens.
 #[allow(async_fn_in_trait)]
 pub trait TokenStore {
+    async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>>;
     /// The token with this hash and its user.
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>>;
     async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord>;
@@ -268,9 +291,34 @@ pub trait CrateStore {
     ) -> StoreResult<(Vec<CrateRecord>, u32)>;
 }
 
+/// Web sign-in: passwords, sessions, one-time links, failed attempts.
+#[allow(async_fn_in_trait)]
+pub trait AccountStore {
+    async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>>;
+    async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()>;
+    async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()>;
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()>;
+    async fn create_link(
+        &self,
+        hash: &str,
+        user_id: i64,
+        purpose: &str,
+        created_by: Option<i64>,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Marks an unused, unexpired link used, atomically; gives its user and purpose.
+    async fn consume_link(&self, hash: &str, now: i64) -> StoreResult<Option<(i64, String)>>;
+    async fn failures(&self, login: &str) -> StoreResult<Option<Failures>>;
+    async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()>;
+    async fn clear_failures(&self, login: &str) -> StoreResult<()>;
+}
+
 /// The whole database.
-pub trait Db: UserStore + TokenStore + CrateStore {}
-impl<T: UserStore + TokenStore + CrateStore> Db for T {}
+pub trait Db: UserStore + TokenStore + CrateStore + AccountStore {}
+impl<T: UserStore + TokenStore + CrateStore + AccountStore> Db for T {}
 
 /// The R2 key of a crate blob: content-addressed, so a key is never
 /// written with two different contents.

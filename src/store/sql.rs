@@ -19,3 +19,5 @@ pub const VERSIONS_OF_CRATE: &str = "SELECT id, crate_id, num, num_no_build, cks
 pub const CRATE_REV: &str = "SELECT rev FROM crates WHERE id = ?1";
 pub const MARK_INDEXED: &str =
     "UPDATE crates SET indexed_rev = ?2, max_version = ?3 WHERE id = ?1 AND indexed_rev <= ?2";
+pub const INSERT_LINK: &str = "INSERT INTO user_links (hash, user_id, purpose, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub const USER_BY_LOGIN: &str = "SELECT id, is_admin, disabled FROM users WHERE login = ?1";

@@ -4,6 +4,7 @@
 //! the static assets (`Reply::Assets`).
 
 pub mod respond;
+pub mod ui;
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request};
@@ -15,7 +16,7 @@ use crate::protocol::index::{config_json, if_none_match};
 use crate::protocol::names::parse_index_path;
 use crate::service::auth::{AuthError, TokenCache, authenticate};
 use crate::service::{App, RequestCtx, Stores, download, index, owners, publish, search, yank};
-use respond::{Resp, error, json, redirect, with_body};
+use respond::{Resp, error, json, with_body};
 
 /// What the Worker should answer.
 pub enum Reply {
@@ -100,10 +101,25 @@ pub async fn handle<S: Stores>(
         Some(api_route(app, cache, &ctx, req).await)
     } else if path.starts_with("/dl/") {
         Some(dl_route(app, cache, &ctx, req).await)
-    } else if path == "/me" || path == "/me/" {
-        Some(Ok(redirect("/tokens")))
+    } else if path.starts_with("/web/api/") {
+        Some(
+            ui::api(
+                app,
+                cache,
+                &ctx,
+                req,
+                is_https(req),
+                &app.config.registry_name,
+            )
+            .await
+            .map_err(|e| (e, None)),
+        )
     } else {
-        None
+        match ui::page(app, req, is_https(req), now).await {
+            Ok(ui::UiReply::Assets) => None,
+            Ok(ui::UiReply::Http(r)) => Some(Ok(r)),
+            Err(e) => Some(Err((e, None))),
+        }
     };
     let mut resp = match routed {
         None => return Reply::Assets,

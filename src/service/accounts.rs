@@ -1,0 +1,363 @@
+//! Web accounts: sign-in with lockout after repeated failures, server-side
+//! sessions, one-time links (invitations, set/reset password), password
+//! changes, and the administrators' user management.
+
+use super::{App, Stores};
+use crate::auth::password::{self, DECOY};
+use crate::auth::token::hash_token;
+use crate::error::AppError;
+use crate::protocol::index::to_hex;
+use crate::service::tokens::validate_login;
+use crate::store::{AccountStore as _, Failures, SessionRecord, User, UserStore as _};
+
+/// How long a session lasts.
+pub const SESSION_SECS: i64 = 7 * 86_400;
+/// Failed sign-ins allowed within `FAILURE_WINDOW` before a lockout.
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW: i64 = 15 * 60;
+/// How long a login stays locked after too many failures.
+pub const LOCKOUT_SECS: i64 = 15 * 60;
+/// How long invitation and password links stay valid.
+pub const LINK_SECS: i64 = 7 * 86_400;
+
+/// The one message for every wrong login or password.
+pub const WRONG: &str = "wrong login or password";
+
+fn random<const N: usize>() -> Result<[u8; N], AppError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// A new session: the cookie value (secret, shown to the browser once) and
+/// what is stored.
+pub struct NewSession {
+    pub cookie: String,
+    pub record: SessionRecord,
+    pub user: User,
+}
+
+async fn start_session<S: Stores>(
+    app: &App<S>,
+    user: User,
+    now: i64,
+) -> Result<NewSession, AppError> {
+    let cookie = to_hex(&random::<32>()?);
+    let record = SessionRecord {
+        user_id: user.id,
+        csrf: to_hex(&random::<16>()?),
+        created_at: now,
+        expires_at: now + SESSION_SECS,
+    };
+    app.store
+        .db()
+        .create_session(&hash_token(&cookie), &record)
+        .await?;
+    Ok(NewSession {
+        cookie,
+        record,
+        user,
+    })
+}
+
+async fn fail<S: Stores>(
+    app: &App<S>,
+    login: &str,
+    prior: Option<Failures>,
+    now: i64,
+) -> Result<AppError, AppError> {
+    let mut f = match prior {
+        Some(f) if now - f.first_at < FAILURE_WINDOW => f,
+        _ => Failures {
+            count: 0,
+            first_at: now,
+            locked_until: None,
+        },
+    };
+    f.count += 1;
+    if f.count >= MAX_FAILURES {
+        f.locked_until = Some(now + LOCKOUT_SECS);
+    }
+    app.store
+        .db()
+        .put_failures(&login.to_lowercase(), &f)
+        .await?;
+    Ok(AppError::Unauthorized(WRONG.into()))
+}
+
+/// Signs in with a login and password. Every wrong login or password gets
+/// the same answer, after the same work; a login with too many recent
+/// failures is locked for a while, whether it exists or not.
+pub async fn sign_in<S: Stores>(
+    app: &App<S>,
+    login: &str,
+    password: &str,
+    now: i64,
+) -> Result<NewSession, AppError> {
+    let db = app.store.db();
+    let key = login.trim().to_lowercase();
+    if key.is_empty() || key.len() > 100 || password.len() > 1024 {
+        return Err(AppError::Unauthorized(WRONG.into()));
+    }
+    let prior = db.failures(&key).await?;
+    if let Some(until) = prior.and_then(|f| f.locked_until).filter(|u| *u > now) {
+        let minutes = (until - now + 59) / 60;
+        return Err(AppError::TooManyRequests(
+            format!("too many failed sign-ins for this login; try again in {minutes} minute(s)"),
+            until - now,
+        ));
+    }
+    let user = db.user_by_login(&key).await?;
+    let stored = match &user {
+        Some(u) => db.password_hash(u.id).await?,
+        None => None,
+    };
+    let ok = password::verify(
+        app.store.kdf(),
+        password,
+        stored.as_deref().unwrap_or(DECOY),
+    )
+    .await
+    .map_err(AppError::Internal)?;
+    let (Some(user), true) = (user, ok && stored.is_some()) else {
+        return Err(fail(app, &key, prior, now).await?);
+    };
+    if user.disabled {
+        return Err(AppError::Forbidden(
+            "this account is disabled; ask an administrator".into(),
+        ));
+    }
+    db.clear_failures(&key).await?;
+    start_session(app, user, now).await
+}
+
+/// The live session for a cookie value, if any.
+pub async fn session<S: Stores>(
+    app: &App<S>,
+    cookie: &str,
+    now: i64,
+) -> Result<Option<(SessionRecord, User)>, AppError> {
+    if cookie.len() != 64 {
+        return Ok(None);
+    }
+    let Some((s, u)) = app.store.db().session(&hash_token(cookie)).await? else {
+        return Ok(None);
+    };
+    if s.expires_at <= now || u.disabled {
+        return Ok(None);
+    }
+    Ok(Some((s, u)))
+}
+
+pub async fn sign_out<S: Stores>(app: &App<S>, cookie: &str) -> Result<(), AppError> {
+    Ok(app.store.db().delete_session(&hash_token(cookie)).await?)
+}
+
+/// Ends every session of a user (sign out everywhere).
+pub async fn sign_out_everywhere<S: Stores>(app: &App<S>, user_id: i64) -> Result<(), AppError> {
+    Ok(app.store.db().delete_user_sessions(user_id).await?)
+}
+
+async fn store_password<S: Stores>(app: &App<S>, user_id: i64, new: &str) -> Result<(), AppError> {
+    password::validate_new(new).map_err(AppError::BadRequest)?;
+    let hash = password::hash(app.store.kdf(), new, random::<16>()?)
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(app.store.db().set_password(user_id, &hash).await?)
+}
+
+/// Changes the signed-in user's password: every session ends and a new one
+/// starts for this browser.
+pub async fn change_password<S: Stores>(
+    app: &App<S>,
+    user: &User,
+    current: &str,
+    new: &str,
+    now: i64,
+) -> Result<NewSession, AppError> {
+    let stored = app.store.db().password_hash(user.id).await?;
+    let ok = password::verify(app.store.kdf(), current, stored.as_deref().unwrap_or(DECOY))
+        .await
+        .map_err(AppError::Internal)?;
+    if !ok || stored.is_none() {
+        return Err(AppError::Forbidden("the current password is wrong".into()));
+    }
+    store_password(app, user.id, new).await?;
+    app.store.db().delete_user_sessions(user.id).await?;
+    start_session(app, user.clone(), now).await
+}
+
+/// Makes a one-time link secret for a user (`invite` or `password`).
+pub async fn create_link<S: Stores>(
+    app: &App<S>,
+    user_id: i64,
+    purpose: &str,
+    by: Option<i64>,
+    now: i64,
+) -> Result<String, AppError> {
+    let secret = to_hex(&random::<24>()?);
+    app.store
+        .db()
+        .create_link(
+            &hash_token(&secret),
+            user_id,
+            purpose,
+            by,
+            now,
+            now + LINK_SECS,
+        )
+        .await?;
+    Ok(secret)
+}
+
+/// Sets a password through a one-time link and signs in.
+pub async fn use_link<S: Stores>(
+    app: &App<S>,
+    secret: &str,
+    new: &str,
+    now: i64,
+) -> Result<NewSession, AppError> {
+    password::validate_new(new).map_err(AppError::BadRequest)?;
+    let gone = || {
+        AppError::Forbidden(
+            "this link is invalid, used or expired; ask an administrator for a new one".into(),
+        )
+    };
+    if secret.len() != 48 {
+        return Err(gone());
+    }
+    let (user_id, _) = app
+        .store
+        .db()
+        .consume_link(&hash_token(secret), now)
+        .await?
+        .ok_or_else(gone)?;
+    let user = app.store.db().user_by_id(user_id).await?.ok_or_else(gone)?;
+    if user.disabled {
+        return Err(AppError::Forbidden(
+            "this account is disabled; ask an administrator".into(),
+        ));
+    }
+    store_password(app, user.id, new).await?;
+    app.store
+        .db()
+        .clear_failures(&user.login.to_lowercase())
+        .await?;
+    start_session(app, user, now).await
+}
+
+/// Whether any enabled administrator exists.
+pub async fn has_admin<S: Stores>(app: &App<S>) -> Result<bool, AppError> {
+    Ok(app
+        .store
+        .db()
+        .list_users()
+        .await?
+        .iter()
+        .any(|u| u.is_admin && !u.disabled))
+}
+
+fn require_admin(who: &User) -> Result<(), AppError> {
+    if who.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only administrators can manage users".into(),
+        ))
+    }
+}
+
+/// Invites a new user: creates the account and returns a one-time link
+/// secret for setting its password.
+pub async fn invite<S: Stores>(
+    app: &App<S>,
+    who: &User,
+    login: &str,
+    admin: bool,
+    now: i64,
+) -> Result<(User, String), AppError> {
+    require_admin(who)?;
+    validate_login(login)?;
+    let Some(user) = app.store.db().create_user(login, admin, now).await? else {
+        return Err(AppError::Conflict(format!(
+            "a user `{login}` exists already"
+        )));
+    };
+    let secret = create_link(app, user.id, "invite", Some(who.id), now).await?;
+    Ok((user, secret))
+}
+
+async fn target<S: Stores>(app: &App<S>, id: i64) -> Result<User, AppError> {
+    app.store
+        .db()
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such user".into()))
+}
+
+async fn would_leave_no_admin<S: Stores>(app: &App<S>, losing: &User) -> Result<bool, AppError> {
+    let others = app
+        .store
+        .db()
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.is_admin && !u.disabled && u.id != losing.id)
+        .count();
+    Ok(losing.is_admin && !losing.disabled && others == 0)
+}
+
+/// Disables (ending sessions and stopping tokens) or re-enables a user.
+pub async fn set_disabled<S: Stores>(
+    app: &App<S>,
+    who: &User,
+    id: i64,
+    disabled: bool,
+) -> Result<User, AppError> {
+    require_admin(who)?;
+    let u = target(app, id).await?;
+    if disabled && would_leave_no_admin(app, &u).await? {
+        return Err(AppError::BadRequest(
+            "cannot disable the last administrator".into(),
+        ));
+    }
+    app.store.db().set_disabled(id, disabled).await?;
+    target(app, id).await
+}
+
+/// Grants or removes administrator rights; the last one cannot be removed.
+pub async fn set_admin<S: Stores>(
+    app: &App<S>,
+    who: &User,
+    id: i64,
+    admin: bool,
+) -> Result<User, AppError> {
+    require_admin(who)?;
+    let u = target(app, id).await?;
+    if !admin && would_leave_no_admin(app, &u).await? {
+        return Err(AppError::BadRequest(
+            "cannot remove the last administrator".into(),
+        ));
+    }
+    app.store.db().set_admin(id, admin).await?;
+    target(app, id).await
+}
+
+/// A password reset link for another user (administrators).
+pub async fn reset_link<S: Stores>(
+    app: &App<S>,
+    who: &User,
+    id: i64,
+    now: i64,
+) -> Result<String, AppError> {
+    require_admin(who)?;
+    let u = target(app, id).await?;
+    create_link(app, u.id, "password", Some(who.id), now).await
+}
+
+pub async fn list_users<S: Stores>(app: &App<S>, who: &User) -> Result<Vec<User>, AppError> {
+    require_admin(who)?;
+    let mut users = app.store.db().list_users().await?;
+    users.sort_by_key(|a| a.login.to_lowercase());
+    Ok(users)
+}

@@ -1,0 +1,392 @@
+//! The web app's side of routing: sessions in a cookie, CSRF checks, the
+//! small JSON API under `/web/api/` that the pages in `public/` call, the
+//! `/me` redirect, and keeping signed-out visitors off the private pages.
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::respond::{Resp, json, redirect};
+use crate::auth::Scopes;
+use crate::error::AppError;
+use crate::protocol::time::format_utc;
+use crate::service::accounts::{self, NewSession};
+use crate::service::auth::TokenCache;
+use crate::service::tokens::{TokenRequest, issue};
+use crate::service::{App, RequestCtx, Stores};
+use crate::store::{SessionRecord, TokenStore as _, User};
+
+/// Pages that need a signed-in user.
+const PRIVATE_PAGES: &[&str] = &["/tokens", "/tokens.html", "/users", "/users.html"];
+
+fn cookie_name(https: bool) -> &'static str {
+    if https { "__Host-session" } else { "session" }
+}
+
+/// The session cookie's value, if the request has one.
+fn cookie_value(req: &Request<Vec<u8>>, https: bool) -> Option<&str> {
+    let name = cookie_name(https);
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(r: &mut Resp, value: &str, max_age: i64, https: bool) {
+    let secure = if https { "; Secure" } else { "" };
+    let c = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        cookie_name(https)
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn no_store(r: &mut Resp) {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// What the web layer decided.
+pub enum UiReply {
+    Http(Resp),
+    /// Serve the static page.
+    Assets,
+}
+
+async fn current<S: Stores>(
+    app: &App<S>,
+    req: &Request<Vec<u8>>,
+    https: bool,
+    now: i64,
+) -> Result<Option<(SessionRecord, User)>, AppError> {
+    match cookie_value(req, https) {
+        Some(c) => accounts::session(app, c, now).await,
+        None => Ok(None),
+    }
+}
+
+/// `/me`, and the private pages: through sign-in when signed out.
+pub async fn page<S: Stores>(
+    app: &App<S>,
+    req: &Request<Vec<u8>>,
+    https: bool,
+    now: i64,
+) -> Result<UiReply, AppError> {
+    let path = req.uri().path();
+    let is_me = path == "/me" || path == "/me/";
+    if !is_me && !PRIVATE_PAGES.contains(&path) {
+        return Ok(UiReply::Assets);
+    }
+    let signed_in = current(app, req, https, now).await?.is_some();
+    let target = if is_me {
+        "/tokens"
+    } else {
+        path.trim_end_matches(".html")
+    };
+    if signed_in {
+        return Ok(if is_me {
+            UiReply::Http(redirect(target))
+        } else {
+            UiReply::Assets
+        });
+    }
+    let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+    Ok(UiReply::Http(redirect(&format!("/login?next={next}"))))
+}
+
+/// State-changing requests must come from our own pages: the `Origin`
+/// (when sent) must be this registry, and the body JSON.
+fn same_origin(req: &Request<Vec<u8>>, ctx: &RequestCtx) -> Result<(), AppError> {
+    if let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        && origin != ctx.base {
+            return Err(AppError::Forbidden("cross-origin request refused".into()));
+        }
+    let json_body = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_body && !req.body().is_empty() {
+        return Err(AppError::BadRequest(
+            "send JSON (Content-Type: application/json)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn csrf_ok(req: &Request<Vec<u8>>, s: &SessionRecord) -> Result<(), AppError> {
+    let sent = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if crate::auth::password::constant_time_eq(sent.as_bytes(), s.csrf.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "missing or wrong CSRF token; reload the page".into(),
+        ))
+    }
+}
+
+fn body<'a, T: Deserialize<'a>>(req: &'a Request<Vec<u8>>) -> Result<T, AppError> {
+    serde_json::from_slice(req.body())
+        .map_err(|e| AppError::BadRequest(format!("invalid request: {e}")))
+}
+
+fn session_json(s: &SessionRecord, u: &User) -> serde_json::Value {
+    json!({"login": u.login, "is_admin": u.is_admin, "csrf": s.csrf})
+}
+
+fn signed_in(ns: &NewSession, https: bool) -> Resp {
+    let mut r = json(200, &session_json(&ns.record, &ns.user));
+    set_cookie(&mut r, &ns.cookie, accounts::SESSION_SECS, https);
+    r
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({"id": u.id, "login": u.login, "is_admin": u.is_admin, "disabled": u.disabled, "created_at": format_utc(u.created_at)})
+}
+
+#[derive(Deserialize)]
+struct Login {
+    login: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct SetPassword {
+    secret: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct ChangePassword {
+    current: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct NewTokenBody {
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    crates: String,
+    #[serde(default)]
+    expires_days: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Invite {
+    login: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+#[derive(Deserialize)]
+struct Flag {
+    value: bool,
+}
+
+/// The JSON API under `/web/api/`.
+pub async fn api<S: Stores>(
+    app: &App<S>,
+    cache: &TokenCache,
+    ctx: &RequestCtx,
+    req: &Request<Vec<u8>>,
+    https: bool,
+    registry_name: &str,
+) -> Result<Resp, AppError> {
+    let path = req.uri().path().strip_prefix("/web/api/").unwrap_or("");
+    let parts: Vec<&str> = path.split('/').collect();
+    let m = req.method().clone();
+    let now = ctx.now;
+    if m != Method::GET {
+        same_origin(req, ctx)?;
+    }
+    // Routes open without a session.
+    match (m.clone(), parts.as_slice()) {
+        (Method::GET, ["config"]) => {
+            let mut r = json(
+                200,
+                &json!({
+                    "registry": registry_name,
+                    "index_url": ctx.index_url(),
+                    "api": ctx.base,
+                    "has_admin": accounts::has_admin(app).await?,
+                }),
+            );
+            no_store(&mut r);
+            return Ok(r);
+        }
+        (Method::POST, ["login"]) => {
+            let b: Login = body(req)?;
+            let ns = accounts::sign_in(app, &b.login, &b.password, now).await?;
+            return Ok(signed_in(&ns, https));
+        }
+        (Method::POST, ["set-password"]) => {
+            let b: SetPassword = body(req)?;
+            let ns = accounts::use_link(app, &b.secret, &b.password, now).await?;
+            return Ok(signed_in(&ns, https));
+        }
+        _ => {}
+    }
+    let Some((session, user)) = current(app, req, https, now).await? else {
+        return Err(AppError::Unauthorized("not signed in".into()));
+    };
+    if m != Method::GET {
+        csrf_ok(req, &session)?;
+    }
+    let mut r = match (m, parts.as_slice()) {
+        (Method::GET, ["session"]) => json(200, &session_json(&session, &user)),
+        (Method::POST, ["logout"]) => {
+            if let Some(c) = cookie_value(req, https) {
+                accounts::sign_out(app, c).await?;
+            }
+            let mut r = json(200, &json!({"ok": true}));
+            set_cookie(&mut r, "", 0, https);
+            r
+        }
+        (Method::POST, ["logout-all"]) => {
+            accounts::sign_out_everywhere(app, user.id).await?;
+            let mut r = json(200, &json!({"ok": true}));
+            set_cookie(&mut r, "", 0, https);
+            r
+        }
+        (Method::POST, ["password"]) => {
+            let b: ChangePassword = body(req)?;
+            let ns = accounts::change_password(app, &user, &b.current, &b.password, now).await?;
+            signed_in(&ns, https)
+        }
+        (Method::GET, ["tokens"]) => {
+            let list: Vec<_> = app
+                .store
+                .db()
+                .list_tokens(user.id)
+                .await?
+                .into_iter()
+                .rev()
+                .map(|t| {
+                    let status = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.expires_at.is_some_and(|e| e <= now) {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    json!({
+                        "id": t.id, "name": t.name, "hint": t.hint,
+                        "scopes": t.scopes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+                        "crates": t.patterns,
+                        "created_at": format_utc(t.created_at),
+                        "last_used_at": t.last_used_at.map(format_utc),
+                        "expires_at": t.expires_at.map(format_utc),
+                        "status": status,
+                    })
+                })
+                .collect();
+            json(200, &json!({ "tokens": list }))
+        }
+        (Method::POST, ["tokens"]) => {
+            let b: NewTokenBody = body(req)?;
+            if b.scopes.is_empty() {
+                return Err(AppError::BadRequest("choose at least one scope".into()));
+            }
+            let scopes = Scopes::parse(&b.scopes.join(",")).map_err(AppError::BadRequest)?;
+            let expires_at = match b.expires_days {
+                None => None,
+                Some(d) if (1..=3650).contains(&d) => Some(now + d * 86_400),
+                Some(_) => {
+                    return Err(AppError::BadRequest(
+                        "the expiry must be 1 to 3650 days".into(),
+                    ));
+                }
+            };
+            let mut random = [0u8; 20];
+            getrandom::fill(&mut random)
+                .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+            let req = TokenRequest {
+                name: &b.name,
+                scopes,
+                patterns: &b.crates,
+                expires_at,
+            };
+            let (token, rec) = issue(app.store.db(), &user, &req, &random, now).await?;
+            json(
+                201,
+                &json!({"token": token, "id": rec.id, "name": rec.name}),
+            )
+        }
+        (Method::DELETE, ["tokens", id]) => {
+            let id: i64 = id
+                .parse()
+                .map_err(|_| AppError::NotFound("no such token".into()))?;
+            let t = app.store.db().token_by_id(id).await?;
+            match t {
+                Some(t) if t.user_id == user.id || user.is_admin => {
+                    app.store.db().revoke_token(id, now).await?;
+                    cache.clear();
+                    json(200, &json!({"ok": true}))
+                }
+                _ => return Err(AppError::NotFound("no such token".into())),
+            }
+        }
+        (Method::GET, ["users"]) => {
+            let users: Vec<_> = accounts::list_users(app, &user)
+                .await?
+                .iter()
+                .map(user_json)
+                .collect();
+            json(200, &json!({ "users": users }))
+        }
+        (Method::POST, ["users"]) => {
+            let b: Invite = body(req)?;
+            let (u, secret) = accounts::invite(app, &user, b.login.trim(), b.admin, now).await?;
+            json(
+                201,
+                &json!({"user": user_json(&u), "link": format!("{}/set-password#secret={secret}", ctx.base)}),
+            )
+        }
+        (Method::POST, ["users", id, action]) => {
+            let id: i64 = id
+                .parse()
+                .map_err(|_| AppError::NotFound("no such user".into()))?;
+            match *action {
+                "disabled" => {
+                    let b: Flag = body(req)?;
+                    let u = accounts::set_disabled(app, &user, id, b.value).await?;
+                    cache.clear();
+                    json(200, &json!({"user": user_json(&u)}))
+                }
+                "admin" => {
+                    let b: Flag = body(req)?;
+                    let u = accounts::set_admin(app, &user, id, b.value).await?;
+                    cache.clear();
+                    json(200, &json!({"user": user_json(&u)}))
+                }
+                "reset-link" => {
+                    let secret = accounts::reset_link(app, &user, id, now).await?;
+                    json(
+                        201,
+                        &json!({"link": format!("{}/set-password#secret={secret}", ctx.base)}),
+                    )
+                }
+                _ => return Err(AppError::NotFound("no such endpoint".into())),
+            }
+        }
+        _ => return Err(AppError::NotFound("no such endpoint".into())),
+    };
+    no_store(&mut r);
+    Ok(r)
+}
