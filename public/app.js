@@ -214,13 +214,13 @@ const pages = {
           : null;
         const scopes = t.scopes.join(", ") + (t.crates ? ` (crates: ${t.crates})` : "");
         body.append(el("tr", { "data-token": t.name },
-          el("td", {}, t.name, el("br"), el("code", {}, t.hint)),
-          el("td", {}, scopes),
-          el("td", {}, when(t.created_at)),
-          el("td", {}, when(t.last_used_at)),
-          el("td", {}, t.expires_at ? when(t.expires_at) : "never"),
-          el("td", {}, t.status),
-          el("td", { class: "actions" }, revoke)));
+          el("td", { "data-label": "Name" }, el("span", {}, t.name, el("br"), el("code", {}, t.hint))),
+          el("td", { "data-label": "Scopes" }, scopes),
+          el("td", { "data-label": "Created" }, when(t.created_at)),
+          el("td", { "data-label": "Last used" }, when(t.last_used_at)),
+          el("td", { "data-label": "Expires" }, t.expires_at ? when(t.expires_at) : "never"),
+          el("td", { "data-label": "Status" }, t.status),
+          el("td", { class: "actions", "data-label": "" }, revoke)));
       }
     };
     form.addEventListener("submit", async (e) => {
@@ -291,11 +291,11 @@ const pages = {
           } catch (err) { listError.textContent = err.message; }
         } }, label);
         body.append(el("tr", { "data-user": u.login },
-          el("td", {}, u.login),
-          el("td", {}, u.is_admin ? "administrator" : "user"),
-          el("td", {}, u.disabled ? "disabled" : "active"),
-          el("td", {}, when(u.created_at)),
-          el("td", { class: "actions" },
+          el("td", { "data-label": "Login" }, u.login),
+          el("td", { "data-label": "Role" }, u.is_admin ? "administrator" : "user"),
+          el("td", { "data-label": "Status" }, u.disabled ? "disabled" : "active"),
+          el("td", { "data-label": "Created" }, when(u.created_at)),
+          el("td", { class: "actions", "data-label": "" },
             u.disabled ? act("Enable", "disabled", false) : act("Disable", "disabled", true, "danger"), " ",
             u.is_admin ? act("Remove admin", "admin", false) : act("Make admin", "admin", true), " ",
             act("Password link", "reset-link"))));

@@ -48,9 +48,10 @@ pub fn error(e: &AppError, login_url: Option<&str>) -> Resp {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     if let AppError::TooManyRequests(_, secs) = e
-        && let Ok(v) = HeaderValue::from_str(&(*secs).max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        && let Ok(v) = HeaderValue::from_str(&(*secs).max(1).to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     if e.status() == 405 {
         r.headers_mut().insert(
             header::ALLOW,

@@ -108,9 +108,10 @@ fn same_origin(req: &Request<Vec<u8>>, ctx: &RequestCtx) -> Result<(), AppError>
         .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        && origin != ctx.base {
-            return Err(AppError::Forbidden("cross-origin request refused".into()));
-        }
+        && origin != ctx.base
+    {
+        return Err(AppError::Forbidden("cross-origin request refused".into()));
+    }
     let json_body = req
         .headers()
         .get(header::CONTENT_TYPE)

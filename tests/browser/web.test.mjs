@@ -1,0 +1,347 @@
+// Browser tests: the web app in real headless Chromium (Debian's, driven by
+// playwright-core) against the Worker under `wrangler dev`, with the real
+// `cargo` using tokens made in the pages. Each test saves a screenshot of
+// the page it checks to test-artifacts/browser/. Run by scripts/test
+// (node --test tests/browser/), which builds the Worker first.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const WORK = path.join(ROOT, "target", "browser-e2e", String(process.pid));
+const SHOTS = path.join(ROOT, "test-artifacts", "browser");
+const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
+const ADMIN_PASSWORD = "admin password 123";
+
+let port, base, wrangler, browser, adminLink;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function waitFor(fn, what, ms = 90000) {
+  const start = Date.now();
+  for (;;) {
+    try { if (await fn()) return; } catch (_) { /* not yet */ }
+    if (Date.now() - start > ms) throw new Error("timed out waiting for " + what);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function admin(...args) {
+  return execFileSync(path.join(ROOT, "scripts", "admin"), args, {
+    env: { ...process.env, STATE_DIR: path.join(WORK, "state"), REGISTRY_URL: base },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs cargo with its own home configured for this registry as `local`. */
+function cargo(home, cwd, token, ...args) {
+  mkdirSync(home, { recursive: true });
+  writeFileSync(path.join(home, "config.toml"),
+    `[registries.local]\nindex = "sparse+${base}/index/"\ncredential-provider = "cargo:token"\n[net]\nretry = 0\n[term]\ncolor = "never"\n`);
+  const env = { ...process.env, CARGO_HOME: home, CARGO_TARGET_DIR: path.join(WORK, "target"), CARGO_REGISTRIES_LOCAL_TOKEN: token };
+  delete env.RUSTUP_TOOLCHAIN;
+  const r = spawnSync("cargo", args, { cwd, env, encoding: "utf8" });
+  return { ok: r.status === 0, out: (r.stdout || "") + (r.stderr || "") };
+}
+
+function crate(name, version, deps = "") {
+  const dir = path.join(WORK, "pkgs", `${name}-${version}`);
+  mkdirSync(path.join(dir, "src"), { recursive: true });
+  writeFileSync(path.join(dir, "Cargo.toml"),
+    `[package]\nname = "${name}"\nversion = "${version}"\nedition = "2021"\npublish = ["local"]\n${deps}`);
+  writeFileSync(path.join(dir, "src", "lib.rs"), "pub fn f() -> u32 { 1 }\n");
+  return dir;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
+}
+
+async function open(context, url) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready]");
+  return page;
+}
+
+async function signIn(context, login, password, url = base + "/login") {
+  const page = await open(context, url);
+  await page.fill("#login", login);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(/\/tokens$/), page.click("button[type=submit]")]);
+  await page.waitForSelector("body[data-ready]");
+  return page;
+}
+
+/** Creates a token on the Tokens page and returns its value. */
+async function createToken(page, name, scopes) {
+  await page.fill("#token-name", name);
+  if (scopes) {
+    for (const box of await page.$$("input[name=scope]")) {
+      const v = await box.getAttribute("value");
+      if (scopes.includes(v)) await box.check(); else await box.uncheck();
+    }
+  }
+  await page.click("#token-form button[type=submit]");
+  await page.waitForSelector("#new-token:not([hidden])");
+  const token = (await page.textContent("#new-token-value")).trim();
+  assert.match(token, /^cfreg_[0-9a-f]{40}$/);
+  return token;
+}
+
+before(async () => {
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  mkdirSync(SHOTS, { recursive: true });
+  port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const state = path.join(WORK, "state");
+  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: ROOT, stdio: "ignore" });
+  wrangler = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
+    "--log-level", "warn", "--show-interactive-dev-session=false"], {
+    cwd: ROOT, detached: true, stdio: "ignore",
+    env: { ...process.env, SKIP_BUILD: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  await waitFor(async () => (await fetch(base + "/index/config.json")).status === 401, "wrangler dev");
+  const out = admin("user", "add", "admin", "--admin");
+  adminLink = out.trim().split("\n").pop();
+  assert.ok(adminLink.startsWith(base + "/set-password#secret="), out);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (wrangler) { try { process.kill(-wrangler.pid, "SIGTERM"); } catch (_) { /* gone */ } }
+});
+
+test("the first administrator sets a password from the command-line link", async () => {
+  const ctx = await browser.newContext();
+  const page = await open(ctx, adminLink);
+  await shot(page, "01-set-password");
+  await page.fill("#new-password", ADMIN_PASSWORD);
+  await page.fill("#confirm-password", ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(/\/tokens$/), page.click("button[type=submit]")]);
+  await page.waitForSelector("body[data-ready]");
+  assert.match(await page.textContent("#menu-button"), /admin/);
+  // The link works only once.
+  const again = await open(await browser.newContext(), adminLink);
+  await again.fill("#new-password", "another password 1");
+  await again.fill("#confirm-password", "another password 1");
+  await again.click("button[type=submit]");
+  await again.waitForSelector("#password-error:not(:empty)");
+  assert.match(await again.textContent("#password-error"), /invalid, used or expired/);
+  await ctx.close();
+});
+
+test("a wrong password is refused with a clear message", async () => {
+  const ctx = await browser.newContext();
+  const page = await open(ctx, base + "/login");
+  await page.fill("#login", "admin");
+  await page.fill("#password", "not the password");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#login-error:not(:empty)");
+  assert.equal(await page.textContent("#login-error"), "Wrong login or password.");
+  await shot(page, "02-wrong-password");
+  // An unknown login gets the very same answer.
+  await page.fill("#login", "nobody-at-all");
+  await page.fill("#password", "not the password");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#password").value === "");
+  assert.equal(await page.textContent("#login-error"), "Wrong login or password.");
+  assert.match(page.url(), /\/login$/);
+  await ctx.close();
+});
+
+test("sign in, and Help shows this registry's own index URL", async () => {
+  const ctx = await browser.newContext();
+  const page = await signIn(ctx, "admin", ADMIN_PASSWORD);
+  await shot(page, "03-tokens-signed-in");
+  const help = await open(ctx, base + "/");
+  const config = await help.textContent("#config-snippet");
+  assert.ok(config.includes(`index = "sparse+${base}/index/"`), config);
+  assert.ok(config.includes('credential-provider = "cargo:token"'), config);
+  assert.match(await help.textContent("#ci-var"), /^CARGO_REGISTRIES_PRIVATE_TOKEN$/);
+  await shot(help, "04-help");
+  await ctx.close();
+});
+
+test("a token made in the page publishes with cargo; once revoked, cargo is refused", async () => {
+  const ctx = await browser.newContext();
+  const page = await signIn(ctx, "admin", ADMIN_PASSWORD);
+  const token = await createToken(page, "laptop");
+  await shot(page, "05-token-created");
+  const home = path.join(WORK, "home-laptop");
+  const pub = cargo(home, crate("web-made", "1.0.0"), token, "publish", "--registry", "local", "--allow-dirty");
+  assert.ok(pub.ok, pub.out);
+  assert.match(pub.out, /Published web-made v1\.0\.0/);
+  await page.reload();
+  await page.waitForSelector("body[data-ready]");
+  const row = page.locator("tr[data-token=laptop]");
+  assert.notEqual((await row.locator("td").nth(3).textContent()).trim(), "—", "last used is recorded");
+  page.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Revoke token laptop" }).click();
+  await page.waitForFunction(() => document.querySelector("tr[data-token=laptop] td:nth-child(6)").textContent === "revoked");
+  await shot(page, "06-token-revoked");
+  const refused = cargo(home, crate("web-made", "1.0.1"), token, "publish", "--registry", "local", "--allow-dirty");
+  assert.ok(!refused.ok, refused.out);
+  assert.match(refused.out, /token rejected for `local`/);
+  await ctx.close();
+});
+
+test("/me while signed out goes through sign-in and lands on Tokens", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(base + "/me");
+  await page.waitForURL(/\/login\?next=%2Ftokens$/);
+  await page.waitForSelector("body[data-ready]");
+  await shot(page, "07-me-sign-in");
+  await page.fill("#login", "admin");
+  await page.fill("#password", ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(/\/tokens$/), page.click("button[type=submit]")]);
+  // And /me when signed in goes straight there.
+  await page.goto(base + "/me");
+  await page.waitForURL(/\/tokens$/);
+  await ctx.close();
+});
+
+test("a read-only token builds a consumer but cannot publish", async () => {
+  const ctx = await browser.newContext();
+  const page = await signIn(ctx, "admin", ADMIN_PASSWORD);
+  const full = await createToken(page, "publisher");
+  const home = path.join(WORK, "home-ro");
+  assert.ok(cargo(home, crate("ro-lib", "0.1.0"), full, "publish", "--registry", "local", "--allow-dirty").ok);
+  await page.reload();
+  await page.waitForSelector("body[data-ready]");
+  const ro = await createToken(page, "ci-read", ["read"]);
+  await shot(page, "08-read-only-token");
+  const consumer = path.join(WORK, "pkgs", "ro-consumer");
+  mkdirSync(path.join(consumer, "src"), { recursive: true });
+  writeFileSync(path.join(consumer, "Cargo.toml"),
+    '[package]\nname = "ro-consumer"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nro-lib = { version = "0.1", registry = "local" }\n');
+  writeFileSync(path.join(consumer, "src", "main.rs"), "fn main() { println!(\"{}\", ro_lib::f()); }\n");
+  const built = cargo(home, consumer, ro, "run");
+  assert.ok(built.ok, built.out);
+  const refused = cargo(home, crate("ro-lib", "0.1.1"), ro, "publish", "--registry", "local", "--allow-dirty");
+  assert.ok(!refused.ok);
+  assert.match(refused.out, /403/);
+  assert.match(refused.out, /lacks the `publish-update` scope/);
+  await ctx.close();
+});
+
+test("an admin invites a user who then signs in; disabling them stops their token", async () => {
+  const adminCtx = await browser.newContext();
+  const adminPage = await signIn(adminCtx, "admin", ADMIN_PASSWORD);
+  const users = await open(adminCtx, base + "/users");
+  await users.fill("#invite-login", "bob");
+  await users.click("#invite-form button[type=submit]");
+  await users.waitForSelector("#invite-result:not([hidden])");
+  const link = (await users.textContent("#invite-link")).trim();
+  assert.ok(link.startsWith(base + "/set-password#secret="), link);
+  await shot(users, "09-users-invite");
+
+  const bobCtx = await browser.newContext();
+  const bob = await open(bobCtx, link);
+  await bob.fill("#new-password", "bob's own password");
+  await bob.fill("#confirm-password", "bob's own password");
+  await Promise.all([bob.waitForURL(/\/tokens$/), bob.click("button[type=submit]")]);
+  await bob.waitForSelector("body[data-ready]");
+  assert.match(await bob.textContent("#menu-button"), /bob/);
+  // bob signs in again with the password he chose.
+  const bob2 = await signIn(await browser.newContext(), "bob", "bob's own password");
+  await shot(bob2, "10-invited-user-signed-in");
+  // bob is not an administrator: no Users entry, and the API refuses.
+  await bob.click("#menu-button");
+  assert.equal(await bob.locator("#user-menu a[href='/users']").count(), 0);
+  const token = await createToken(bob, "bob-laptop");
+  const home = path.join(WORK, "home-bob");
+  const ok = cargo(home, WORK, token, "search", "web", "--registry", "local");
+  assert.ok(ok.ok, ok.out);
+
+  await users.reload();
+  await users.waitForSelector("body[data-ready]");
+  users.once("dialog", (d) => d.accept());
+  await users.getByRole("button", { name: "Disable bob" }).click();
+  await users.waitForFunction(() => document.querySelector("tr[data-user=bob] td:nth-child(3)").textContent === "disabled");
+  await shot(users, "11-user-disabled");
+  const refused = cargo(home, WORK, token, "search", "web", "--registry", "local");
+  assert.ok(!refused.ok, refused.out);
+  assert.match(refused.out, /disabled/);
+  // bob's sessions ended too.
+  await bob.goto(base + "/tokens");
+  await bob.waitForURL(/\/login\?next=%2Ftokens$/);
+  // Re-enabled, the token works again.
+  await users.getByRole("button", { name: "Enable bob" }).click();
+  await users.waitForFunction(() => document.querySelector("tr[data-user=bob] td:nth-child(3)").textContent === "active");
+  assert.ok(cargo(home, WORK, token, "search", "web", "--registry", "local").ok);
+  await adminCtx.close();
+  await bobCtx.close();
+  void adminPage;
+});
+
+test("pages work at 375 px wide and with the keyboard", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const page = await signIn(ctx, "admin", ADMIN_PASSWORD);
+  for (const p of ["/", "/tokens", "/users", "/login"]) {
+    const pg = await open(ctx, base + p);
+    const overflow = await pg.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${p} overflows by ${overflow}px at 375px`);
+    await shot(pg, "12-narrow" + (p === "/" ? "-help" : p.replace("/", "-")));
+  }
+  // Every input has a label.
+  for (const p of ["/tokens", "/users", "/login"]) {
+    const pg = await open(ctx, base + p);
+    const unlabeled = await pg.evaluate(() => [...document.querySelectorAll("input, select")]
+      .filter((i) => !(i.labels && i.labels.length) && !i.getAttribute("aria-label")).map((i) => i.id || i.name));
+    assert.deepEqual(unlabeled, [], p);
+  }
+  // The cog menu opens, moves and closes with the keyboard.
+  await page.focus("#menu-button");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.getAttribute("#menu-button", "aria-expanded"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Tokens");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Users");
+  await shot(page, "13-keyboard-menu");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.getAttribute("#menu-button", "aria-expanded"), "false");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "menu-button");
+  // Sign out from the menu.
+  await page.click("#menu-button");
+  await Promise.all([page.waitForURL(/\/login$/), page.getByRole("menuitem", { name: "Sign out" }).click()]);
+  const resp = await page.request.get(base + "/web/api/session");
+  assert.equal(resp.status(), 401);
+  await ctx.close();
+});
+
+test("security headers are on every page, and the CSP allows no inline script", async () => {
+  for (const p of ["/", "/login", "/app.js", "/index/config.json"]) {
+    const r = await fetch(base + p, { redirect: "manual" });
+    const csp = r.headers.get("content-security-policy") || "";
+    assert.match(csp, /frame-ancestors 'none'/, p);
+    assert.match(csp, /script-src 'self'/, p);
+    assert.doesNotMatch(csp, /unsafe-inline/, p);
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff", p);
+    assert.ok(r.headers.get("referrer-policy"), p);
+  }
+  // No page carries inline script.
+  for (const f of ["index.html", "login.html", "set-password.html", "tokens.html", "users.html"]) {
+    const html = readFileSync(path.join(ROOT, "public", f), "utf8");
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, f);
+    assert.doesNotMatch(html, /\son[a-z]+=/, f);
+  }
+});
