@@ -22,6 +22,29 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Index reads: allowed with `read`, or with any scope that acts on
+    /// the crate (cargo reads the index while publishing, yanking and
+    /// changing owners, so a publish-only token must see its crates).
+    pub fn require_index(&self, crate_name: Option<&str>) -> Result<(), AppError> {
+        let acts = [
+            Scope::PublishNew,
+            Scope::PublishUpdate,
+            Scope::Yank,
+            Scope::ChangeOwners,
+        ];
+        if self.scopes.has(Scope::Read) || acts.iter().any(|s| self.scopes.has(*s)) {
+            let held = if self.scopes.has(Scope::Read) {
+                Scope::Read
+            } else {
+                acts.into_iter()
+                    .find(|s| self.scopes.has(*s))
+                    .unwrap_or(Scope::Read)
+            };
+            return self.require(held, crate_name);
+        }
+        self.require(Scope::Read, crate_name)
+    }
+
     /// Checks that the token has `scope`, and, when a crate is named, that
     /// the crate matches the token's patterns.
     pub fn require(&self, scope: Scope, crate_name: Option<&str>) -> Result<(), AppError> {

@@ -10,7 +10,7 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request};
 use percent_encoding::percent_decode_str;
 
-use crate::auth::{Principal, Scope};
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::protocol::index::{config_json, if_none_match};
 use crate::protocol::names::parse_index_path;
@@ -223,6 +223,7 @@ async fn index_route<S: Stores>(
     let principal = auth(app, cache, req, ctx.now, AuthStyle::Index).await?;
     let rest = req.uri().path().strip_prefix("/index/").unwrap_or("");
     if rest == "config.json" {
+        principal.require_index(None).map_err(idx_err)?;
         let mut r = with_body(200, "application/json", config_json(&ctx.base).into_bytes());
         r.headers_mut().insert(
             header::CACHE_CONTROL,
@@ -232,9 +233,7 @@ async fn index_route<S: Stores>(
     }
     let not_found = || idx_err(AppError::NotFound("no such crate in this registry".into()));
     let name = parse_index_path(rest).ok_or_else(not_found)?;
-    principal
-        .require(Scope::Read, Some(name))
-        .map_err(idx_err)?;
+    principal.require_index(Some(name)).map_err(idx_err)?;
     let file = index::read_file(&app.store, name)
         .await
         .map_err(idx_err)?

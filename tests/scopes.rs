@@ -1,0 +1,351 @@
+//! The authorisation matrix: every Cargo route × every way a credential can
+//! be wrong (none, unknown, revoked, expired, wrong scope, wrong crate
+//! pattern, another user's crate, disabled user) → the status cargo
+//! expects, a message that says why, and nothing changed.
+
+mod common;
+
+use common::*;
+use edge_registry::auth::{Scope, Scopes};
+use edge_registry::store::{TokenStore, UserStore};
+use futures::executor::block_on;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// Index files and downloads: 401 for bad credentials, with the challenge.
+    Index,
+    /// API calls: 401 without a token, 403 with a bad one.
+    Api,
+}
+
+struct Route {
+    name: &'static str,
+    method: &'static str,
+    path: String,
+    body: Vec<u8>,
+    kind: Kind,
+    /// The scope the route needs (`None`: any valid token).
+    scope: Option<Scope>,
+    /// Whether the route acts on one crate (token patterns apply).
+    per_crate: bool,
+    /// Whether only owners may do it.
+    owners_only: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Case {
+    NoToken,
+    Unknown,
+    Revoked,
+    Expired,
+    WrongScope,
+    WrongPattern,
+    OtherUsersCrate,
+    DisabledUser,
+}
+
+fn all_but(s: Scope) -> Scopes {
+    Scopes::from_list(
+        &Scope::ALL
+            .iter()
+            .copied()
+            .filter(|x| *x != s)
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[test]
+fn every_route_refuses_every_bad_credential_and_changes_nothing() {
+    let mut h = Harness::new();
+    let owner = h.token("alice");
+    let spec = CrateSpec::new("matrix", "1.0.0");
+    assert_eq!(h.publish(&owner, spec.body()).status, 200);
+    let ck = sha256_hex(&spec.tarball());
+    // bob gets owner rights too, then is disabled: his token must stop.
+    let bob = h.token("bob");
+    assert_eq!(
+        h.send(
+            "PUT",
+            "/api/v1/crates/matrix/owners",
+            Some(&owner),
+            br#"{"users":["bob"]}"#.to_vec()
+        )
+        .status,
+        200
+    );
+    let carol = h.token("carol");
+    h.token("dave");
+
+    let routes = vec![
+        Route {
+            name: "config.json",
+            method: "GET",
+            path: "/index/config.json".into(),
+            body: vec![],
+            kind: Kind::Index,
+            scope: None,
+            per_crate: false,
+            owners_only: false,
+        },
+        Route {
+            name: "index file",
+            method: "GET",
+            path: "/index/ma/tr/matrix".into(),
+            body: vec![],
+            kind: Kind::Index,
+            scope: Some(Scope::Read),
+            per_crate: true,
+            owners_only: false,
+        },
+        Route {
+            name: "dl",
+            method: "GET",
+            path: format!("/dl/matrix/1.0.0/{ck}"),
+            body: vec![],
+            kind: Kind::Index,
+            scope: Some(Scope::Read),
+            per_crate: true,
+            owners_only: false,
+        },
+        Route {
+            name: "api download",
+            method: "GET",
+            path: "/api/v1/crates/matrix/1.0.0/download".into(),
+            body: vec![],
+            kind: Kind::Index,
+            scope: Some(Scope::Read),
+            per_crate: true,
+            owners_only: false,
+        },
+        Route {
+            name: "search",
+            method: "GET",
+            path: "/api/v1/crates?q=matrix".into(),
+            body: vec![],
+            kind: Kind::Api,
+            scope: Some(Scope::Read),
+            per_crate: false,
+            owners_only: false,
+        },
+        Route {
+            name: "publish",
+            method: "PUT",
+            path: "/api/v1/crates/new".into(),
+            body: CrateSpec::new("matrix", "1.1.0").body(),
+            kind: Kind::Api,
+            scope: Some(Scope::PublishUpdate),
+            per_crate: true,
+            owners_only: true,
+        },
+        Route {
+            name: "yank",
+            method: "DELETE",
+            path: "/api/v1/crates/matrix/1.0.0/yank".into(),
+            body: vec![],
+            kind: Kind::Api,
+            scope: Some(Scope::Yank),
+            per_crate: true,
+            owners_only: true,
+        },
+        Route {
+            name: "unyank",
+            method: "PUT",
+            path: "/api/v1/crates/matrix/1.0.0/unyank".into(),
+            body: vec![],
+            kind: Kind::Api,
+            scope: Some(Scope::Yank),
+            per_crate: true,
+            owners_only: true,
+        },
+        Route {
+            name: "owners list",
+            method: "GET",
+            path: "/api/v1/crates/matrix/owners".into(),
+            body: vec![],
+            kind: Kind::Api,
+            scope: Some(Scope::Read),
+            per_crate: true,
+            owners_only: false,
+        },
+        Route {
+            name: "owners add",
+            method: "PUT",
+            path: "/api/v1/crates/matrix/owners".into(),
+            body: br#"{"users":["dave"]}"#.to_vec(),
+            kind: Kind::Api,
+            scope: Some(Scope::ChangeOwners),
+            per_crate: true,
+            owners_only: true,
+        },
+        Route {
+            name: "owners remove",
+            method: "DELETE",
+            path: "/api/v1/crates/matrix/owners".into(),
+            body: br#"{"users":["alice"]}"#.to_vec(),
+            kind: Kind::Api,
+            scope: Some(Scope::ChangeOwners),
+            per_crate: true,
+            owners_only: true,
+        },
+    ];
+
+    // Tokens for each case, made before time moves on.
+    let expiring = h.token_with("alice", false, Scopes::all(), "", Some(NOW + 5));
+    let revoked = h.token("alice");
+    let narrow = h.token_with("alice", false, Scopes::all(), "zzz-*", None);
+    block_on(async {
+        let u = h.app.store.user_by_login("alice").await.unwrap().unwrap();
+        let last = h
+            .app
+            .store
+            .list_tokens(u.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .max()
+            .unwrap();
+        // `revoked` is the second-newest of alice's tokens.
+        assert!(h.app.store.revoke_token(last - 1, NOW).await.unwrap());
+        let b = h.app.store.user_by_login("bob").await.unwrap().unwrap();
+        h.app.store.set_disabled(b.id, true).await.unwrap();
+    });
+    h.now = NOW + 10;
+    let owners_before = h.get("/api/v1/crates/matrix/owners", Some(&owner)).json();
+    let index_before = h.get("/index/ma/tr/matrix", Some(&owner)).text();
+    let snap_before = h.snapshot();
+
+    let mut checked = 0;
+    for r in &routes {
+        for case in [
+            Case::NoToken,
+            Case::Unknown,
+            Case::Revoked,
+            Case::Expired,
+            Case::WrongScope,
+            Case::WrongPattern,
+            Case::OtherUsersCrate,
+            Case::DisabledUser,
+        ] {
+            let scoped;
+            let token: Option<&str> = match case {
+                Case::NoToken => None,
+                Case::Unknown => Some("cfreg_1111111111111111111111111111111111111111"),
+                Case::Revoked => Some(&revoked),
+                Case::Expired => Some(&expiring),
+                Case::WrongScope => {
+                    // Index reads are open to any acting scope, so the wrong
+                    // scope there is none at all.
+                    let scopes = match (r.kind, r.scope) {
+                        (Kind::Index, _) | (_, None) => Scopes::from_list(&[]),
+                        (_, Some(s)) => all_but(s),
+                    };
+                    let scopes = if r.name == "dl" || r.name == "api download" {
+                        all_but(Scope::Read)
+                    } else {
+                        scopes
+                    };
+                    scoped = h.token_with("alice", false, scopes, "", None);
+                    Some(&scoped)
+                }
+                Case::WrongPattern => Some(&narrow),
+                Case::OtherUsersCrate => Some(&carol),
+                Case::DisabledUser => Some(&bob),
+            };
+            let resp = h.send(r.method, &r.path, token, r.body.clone());
+            let index_style = r.kind == Kind::Index;
+            let bad_credential = if index_style { 401 } else { 403 };
+            let (status, msg): (u16, &str) = match case {
+                Case::NoToken => (401, "requires a token"),
+                Case::Unknown => (bad_credential, "not valid for this registry"),
+                Case::Revoked => (bad_credential, "was revoked"),
+                Case::Expired => (bad_credential, "expired at"),
+                Case::DisabledUser => (bad_credential, "is disabled"),
+                Case::WrongScope => match r.scope {
+                    _ if index_style && (r.name == "config.json" || r.name == "index file") => {
+                        (403, "lacks the `read` scope")
+                    }
+                    Some(s) => (403, s.as_str()),
+                    None => (403, "lacks the `read` scope"),
+                },
+                Case::WrongPattern if r.per_crate => (403, "limited to the crates `zzz_*`"),
+                Case::WrongPattern => (200, ""),
+                Case::OtherUsersCrate if r.owners_only => (403, "owner"),
+                Case::OtherUsersCrate => (200, ""),
+            };
+            assert_eq!(
+                resp.status,
+                status,
+                "{} × {case:?}: {}",
+                r.name,
+                resp.text()
+            );
+            if status != 200 {
+                let d = resp.detail();
+                assert!(
+                    d.contains(msg),
+                    "{} × {case:?}: expected {msg:?} in {d:?}",
+                    r.name
+                );
+                if status == 401 && index_style {
+                    assert!(
+                        resp.header("www-authenticate")
+                            .unwrap()
+                            .starts_with("Cargo login_url=\"http://reg.test/me\"")
+                    );
+                }
+            }
+            if r.name == "search" && matches!(case, Case::WrongPattern) {
+                assert_eq!(
+                    resp.json()["crates"],
+                    serde_json::json!([]),
+                    "patterns filter search"
+                );
+            }
+            assert_eq!(
+                h.snapshot(),
+                snap_before,
+                "{} × {case:?} changed storage",
+                r.name
+            );
+            assert_eq!(
+                h.get("/index/ma/tr/matrix", Some(&owner)).text(),
+                index_before,
+                "{} × {case:?}",
+                r.name
+            );
+            assert_eq!(
+                h.get("/api/v1/crates/matrix/owners", Some(&owner)).json(),
+                owners_before,
+                "{} × {case:?}",
+                r.name
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, routes.len() * 8);
+}
+
+#[test]
+fn a_publish_only_token_can_read_the_index_it_publishes_to() {
+    let h = Harness::new();
+    let owner = h.token("alice");
+    h.publish_ok(&owner, "release-me", "1.0.0");
+    let ci = h.token_with(
+        "alice",
+        false,
+        Scopes::from_list(&[Scope::PublishUpdate]),
+        "release-me",
+        None,
+    );
+    assert_eq!(h.get("/index/config.json", Some(&ci)).status, 200);
+    let r = h.get("/index/re/le/release-me", Some(&ci));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.get("/api/v1/crates/release-me/1.0.0/download", Some(&ci));
+    assert_eq!(r.status, 403, "downloads need `read`");
+    assert_eq!(
+        h.publish(&ci, CrateSpec::new("release-me", "1.0.1").body())
+            .status,
+        200
+    );
+}
