@@ -1,0 +1,431 @@
+//! The web app's JSON API on the in-memory store: sign-in and lockout,
+//! sessions and CSRF, one-time links, page gating, and user administration.
+
+mod common;
+
+use common::*;
+use edge_registry::service::accounts;
+use futures::executor::block_on;
+use serde_json::{Value, json};
+
+struct Browser<'a> {
+    h: &'a Harness,
+    cookie: Option<String>,
+    csrf: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(h: &'a Harness) -> Self {
+        Browser {
+            h,
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let mut headers: Vec<(&str, String)> = vec![("origin", BASE.to_string())];
+        if let Some(c) = &self.cookie {
+            headers.push(("cookie", format!("session={c}")));
+        }
+        if let Some(t) = &self.csrf {
+            headers.push(("x-csrf-token", t.clone()));
+        }
+        if body.is_some() {
+            headers.push(("content-type", "application/json".into()));
+        }
+        let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
+        let r = block_on(self.h.send_async(method, path, None, &hs, bytes));
+        if let Some(sc) = r.header("set-cookie") {
+            let v = sc
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("session=")
+                .to_string();
+            self.cookie = if v.is_empty() { None } else { Some(v) };
+        }
+        if r.status == 200 {
+            if let Some(c) = serde_json::from_slice::<Value>(&r.body)
+                .ok()
+                .and_then(|v| v["csrf"].as_str().map(str::to_string))
+            {
+                self.csrf = Some(c);
+            }
+        }
+        r
+    }
+
+    fn login(&mut self, login: &str, password: &str) -> Resp {
+        self.call(
+            "POST",
+            "/web/api/login",
+            Some(json!({"login": login, "password": password})),
+        )
+    }
+}
+
+/// Creates a user with a password through a one-time link.
+fn user_with_password(h: &Harness, login: &str, admin: bool, password: &str) {
+    let secret = block_on(async {
+        let u = edge_registry::service::tokens::ensure_user(&h.app.store, login, admin, h.now)
+            .await
+            .unwrap();
+        accounts::create_link(&h.app, u.id, "password", None, h.now)
+            .await
+            .unwrap()
+    });
+    let mut b = Browser::new(h);
+    let r = b.call(
+        "POST",
+        "/web/api/set-password",
+        Some(json!({"secret": secret, "password": password})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn sign_in_gives_an_httponly_session_and_the_same_answer_for_every_wrong_guess() {
+    let h = Harness::new();
+    user_with_password(&h, "alice", true, "alice password");
+    let mut b = Browser::new(&h);
+    let wrong = b.login("alice", "nope nope nope");
+    let unknown = b.login("nobody", "nope nope nope");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, 401);
+    assert_eq!(wrong.detail(), "wrong login or password");
+    assert_eq!(unknown.detail(), wrong.detail());
+    assert!(wrong.header("set-cookie").is_none());
+
+    let ok = b.login("Alice", "alice password");
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let cookie = ok.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert_eq!(ok.json()["login"], "alice");
+    assert_eq!(
+        b.call("GET", "/web/api/session", None).json()["is_admin"],
+        true
+    );
+}
+
+#[test]
+fn repeated_failures_lock_the_login_whether_or_not_it_exists() {
+    let mut h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    for login in ["alice", "ghost"] {
+        let mut b = Browser::new(&h);
+        for _ in 0..accounts::MAX_FAILURES {
+            assert_eq!(b.login(login, "wrong password!").status, 401);
+        }
+        let locked = b.login(login, "alice password");
+        assert_eq!(locked.status, 429, "{login}");
+        assert!(
+            locked.detail().contains("too many failed sign-ins"),
+            "{}",
+            locked.detail()
+        );
+        assert!(
+            locked
+                .header("retry-after")
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+                > 0
+        );
+    }
+    h.now += accounts::LOCKOUT_SECS + 1;
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        200
+    );
+}
+
+#[test]
+fn state_changes_need_the_csrf_token_and_our_origin() {
+    let h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    let mut b = Browser::new(&h);
+    b.login("alice", "alice password");
+    let csrf = b.csrf.take();
+    let r = b.call(
+        "POST",
+        "/web/api/tokens",
+        Some(json!({"name": "x", "scopes": ["read"]})),
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.detail().contains("CSRF"));
+    b.csrf = csrf;
+    let r = b.call(
+        "POST",
+        "/web/api/tokens",
+        Some(json!({"name": "x", "scopes": ["read"], "expires_days": 30})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.json()["token"].as_str().unwrap().starts_with("cfreg_"));
+    // A cross-origin request is refused even with the right token.
+    let hs = [
+        ("origin", "https://evil.example"),
+        ("cookie", &*format!("session={}", b.cookie.clone().unwrap())),
+        ("x-csrf-token", &*b.csrf.clone().unwrap()),
+        ("content-type", "application/json"),
+    ];
+    let r = block_on(h.send_async("POST", "/web/api/logout-all", None, &hs, b"{}".to_vec()));
+    assert_eq!(r.status, 403);
+    assert!(r.detail().contains("cross-origin"));
+    let tokens = b.call("GET", "/web/api/tokens", None).json();
+    assert_eq!(tokens["tokens"].as_array().unwrap().len(), 1);
+    assert_eq!(tokens["tokens"][0]["scopes"], json!(["read"]));
+}
+
+#[test]
+fn links_work_once_and_pages_need_a_session() {
+    let mut h = Harness::new();
+    let secret = block_on(async {
+        let u = edge_registry::service::tokens::ensure_user(&h.app.store, "alice", false, h.now)
+            .await
+            .unwrap();
+        accounts::create_link(&h.app, u.id, "invite", None, h.now)
+            .await
+            .unwrap()
+    });
+    let mut b = Browser::new(&h);
+    let short = b.call(
+        "POST",
+        "/web/api/set-password",
+        Some(json!({"secret": secret, "password": "short"})),
+    );
+    assert_eq!(short.status, 400);
+    assert!(short.detail().contains("at least 10"));
+    assert_eq!(
+        b.call(
+            "POST",
+            "/web/api/set-password",
+            Some(json!({"secret": secret, "password": "a long password"}))
+        )
+        .status,
+        200
+    );
+    let again = Browser::new(&h).call(
+        "POST",
+        "/web/api/set-password",
+        Some(json!({"secret": secret, "password": "another password"})),
+    );
+    assert_eq!(again.status, 403);
+    assert!(again.detail().contains("invalid, used or expired"));
+
+    // Private pages and /me send signed-out visitors to sign-in, then back.
+    for (page, next) in [
+        ("/tokens", "%2Ftokens"),
+        ("/users.html", "%2Fusers"),
+        ("/me", "%2Ftokens"),
+    ] {
+        let r = h.get(page, None);
+        assert_eq!(r.status, 302, "{page}");
+        assert_eq!(r.header("location").unwrap(), format!("/login?next={next}"));
+    }
+    assert_eq!(
+        h.get("/login", None).status,
+        0,
+        "the sign-in page is a static asset"
+    );
+    let r = block_on(h.send_async(
+        "GET",
+        "/me",
+        None,
+        &[("cookie", &format!("session={}", b.cookie.clone().unwrap()))],
+        vec![],
+    ));
+    assert_eq!(r.header("location").unwrap(), "/tokens");
+    // Sessions expire.
+    let cookie = b.cookie.clone().unwrap();
+    drop(b);
+    h.now += accounts::SESSION_SECS + 1;
+    let r = block_on(h.send_async(
+        "GET",
+        "/web/api/session",
+        None,
+        &[("cookie", &format!("session={cookie}"))],
+        vec![],
+    ));
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn admins_invite_disable_and_promote_and_the_last_admin_stays() {
+    let h = Harness::new();
+    user_with_password(&h, "root", true, "root password");
+    let mut admin = Browser::new(&h);
+    admin.login("root", "root password");
+    let r = admin.call("POST", "/web/api/users", Some(json!({"login": "bob"})));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let link = r.json()["link"].as_str().unwrap().to_string();
+    let secret = link.split("#secret=").nth(1).unwrap();
+    assert!(link.starts_with("http://reg.test/set-password#secret="));
+    let mut bob = Browser::new(&h);
+    assert_eq!(
+        bob.call(
+            "POST",
+            "/web/api/set-password",
+            Some(json!({"secret": secret, "password": "bob password"}))
+        )
+        .status,
+        200
+    );
+    // bob is no admin.
+    assert_eq!(bob.call("GET", "/web/api/users", None).status, 403);
+    let dup = admin.call("POST", "/web/api/users", Some(json!({"login": "BOB"})));
+    assert_eq!(dup.status, 409);
+
+    let users = admin.call("GET", "/web/api/users", None).json();
+    let bob_id = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "bob")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let root_id = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "root")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    // bob's token works, then stops when he is disabled; his session ends.
+    let bob_token = bob
+        .call(
+            "POST",
+            "/web/api/tokens",
+            Some(json!({"name": "t", "scopes": ["read"]})),
+        )
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(h.get("/index/config.json", Some(&bob_token)).status, 200);
+    let r = admin.call(
+        "POST",
+        &format!("/web/api/users/{bob_id}/disabled"),
+        Some(json!({"value": true})),
+    );
+    assert_eq!(r.status, 200);
+    let r = h.get("/index/config.json", Some(&bob_token));
+    assert_eq!(r.status, 401);
+    assert!(r.detail().contains("disabled"));
+    assert_eq!(bob.call("GET", "/web/api/session", None).status, 401);
+    assert_eq!(bob.login("bob", "bob password").status, 403);
+    admin.call(
+        "POST",
+        &format!("/web/api/users/{bob_id}/disabled"),
+        Some(json!({"value": false})),
+    );
+    assert_eq!(h.get("/index/config.json", Some(&bob_token)).status, 200);
+
+    // The last administrator can be neither demoted nor disabled.
+    let r = admin.call(
+        "POST",
+        &format!("/web/api/users/{root_id}/admin"),
+        Some(json!({"value": false})),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("last administrator"));
+    assert_eq!(
+        admin
+            .call(
+                "POST",
+                &format!("/web/api/users/{root_id}/disabled"),
+                Some(json!({"value": true}))
+            )
+            .status,
+        400
+    );
+    assert_eq!(
+        admin
+            .call(
+                "POST",
+                &format!("/web/api/users/{bob_id}/admin"),
+                Some(json!({"value": true}))
+            )
+            .status,
+        200
+    );
+    assert_eq!(
+        admin
+            .call(
+                "POST",
+                &format!("/web/api/users/{root_id}/admin"),
+                Some(json!({"value": false}))
+            )
+            .status,
+        200
+    );
+
+    // Tokens can only be revoked by their owner (or an admin).
+    let mine = admin
+        .call(
+            "POST",
+            "/web/api/tokens",
+            Some(json!({"name": "root-t", "scopes": ["read"]})),
+        )
+        .json();
+    let mut carol_session = Browser::new(&h);
+    user_with_password(&h, "carol", false, "carol password");
+    carol_session.login("carol", "carol password");
+    let r = carol_session.call("DELETE", &format!("/web/api/tokens/{}", mine["id"]), None);
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        h.get("/index/config.json", Some(mine["token"].as_str().unwrap()))
+            .status,
+        200
+    );
+}
+
+#[test]
+fn change_password_and_sign_out_everywhere_end_other_sessions() {
+    let h = Harness::new();
+    user_with_password(&h, "alice", false, "first password");
+    let mut one = Browser::new(&h);
+    let mut two = Browser::new(&h);
+    one.login("alice", "first password");
+    two.login("alice", "first password");
+    let r = one.call(
+        "POST",
+        "/web/api/password",
+        Some(json!({"current": "wrong one!", "password": "second password"})),
+    );
+    assert_eq!(r.status, 403);
+    let r = one.call(
+        "POST",
+        "/web/api/password",
+        Some(json!({"current": "first password", "password": "second password"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        one.call("GET", "/web/api/session", None).status,
+        200,
+        "this browser stays signed in"
+    );
+    assert_eq!(
+        two.call("GET", "/web/api/session", None).status,
+        401,
+        "others are signed out"
+    );
+    assert_eq!(
+        Browser::new(&h).login("alice", "first password").status,
+        401
+    );
+    assert_eq!(
+        one.call("POST", "/web/api/logout-all", Some(json!({})))
+            .status,
+        200
+    );
+    assert_eq!(one.call("GET", "/web/api/session", None).status, 401);
+}
