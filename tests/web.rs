@@ -48,13 +48,12 @@ impl<'a> Browser<'a> {
                 .to_string();
             self.cookie = if v.is_empty() { None } else { Some(v) };
         }
-        if r.status == 200 {
-            if let Some(c) = serde_json::from_slice::<Value>(&r.body)
+        if r.status == 200
+            && let Some(c) = serde_json::from_slice::<Value>(&r.body)
                 .ok()
                 .and_then(|v| v["csrf"].as_str().map(str::to_string))
-            {
-                self.csrf = Some(c);
-            }
+        {
+            self.csrf = Some(c);
         }
         r
     }
