@@ -18,7 +18,8 @@ pub struct Principal {
     pub token_id: i64,
     pub scopes: Scopes,
     /// Empty means every crate.
-    pub patterns: Vec<CratePattern>,
+    /// Shared, so the cached principal is cheap to hand out per request.
+    pub patterns: std::sync::Arc<[CratePattern]>,
 }
 
 impl Principal {
@@ -47,6 +48,12 @@ impl Principal {
 
     /// Checks that the token has `scope`, and, when a crate is named, that
     /// the crate matches the token's patterns.
+    /// Whether the token's crate patterns admit `name` (canonicalised once).
+    fn patterns_match(&self, name: &str) -> bool {
+        let canon = crate::protocol::names::canonical(name);
+        self.patterns.iter().any(|p| p.matches_canonical(&canon))
+    }
+
     pub fn require(&self, scope: Scope, crate_name: Option<&str>) -> Result<(), AppError> {
         if !self.scopes.has(scope) {
             return Err(AppError::Forbidden(format!(
@@ -56,7 +63,7 @@ impl Principal {
         }
         if let Some(name) = crate_name
             && !self.patterns.is_empty()
-            && !self.patterns.iter().any(|p| p.matches(name))
+            && !self.patterns_match(name)
         {
             return Err(AppError::Forbidden(format!(
                 "this token is limited to the crates {} and cannot act on `{name}`",

@@ -116,9 +116,14 @@ impl CratePattern {
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        let c = canonical(name);
+        self.matches_canonical(&canonical(name))
+    }
+
+    /// Matches a name already in canonical form (canonicalise once when
+    /// checking several patterns).
+    pub fn matches_canonical(&self, c: &str) -> bool {
         match self {
-            CratePattern::Exact(e) => c == *e,
+            CratePattern::Exact(e) => c == e,
             CratePattern::Prefix(p) => c.starts_with(p.as_str()),
         }
     }

@@ -90,7 +90,7 @@ pub fn principal_of(t: &TokenRecord, u: &User, now: i64) -> Result<Principal, St
         is_admin: u.is_admin,
         token_id: t.id,
         scopes,
-        patterns,
+        patterns: patterns.into(),
     })
 }
 

@@ -1,0 +1,142 @@
+//! Native per-request cost of an authenticated index read through the
+//! router (in-memory store, token cache warm), with an unrestricted token
+//! and with scoped, crate-pattern-limited tokens, against the same request
+//! on a route that needs no crate check (config.json) as the baseline.
+//! Run by `scripts/bench-auth`; prints figures, never fails on a number.
+
+use std::time::Instant;
+
+use edge_registry::auth::{Scope, Scopes};
+use edge_registry::service::auth::TokenCache;
+use edge_registry::service::tokens::{TokenRequest, ensure_user, issue};
+use edge_registry::service::{App, Config};
+use edge_registry::store::memory::MemoryStore;
+use edge_registry::web::{Reply, handle};
+use futures::executor::block_on;
+
+const NOW: i64 = 1_772_706_030;
+
+fn main() {
+    let app = App::new(MemoryStore::new(), Config::default());
+    let cache = TokenCache::new();
+    let token = |name: &str, scopes: Scopes, patterns: &str, seed: u8| {
+        block_on(async {
+            let u = ensure_user(&app.store, "bench", true, NOW).await.unwrap();
+            issue(
+                &app.store,
+                &u,
+                &TokenRequest {
+                    name,
+                    scopes,
+                    patterns,
+                    expires_at: Some(NOW + 86_400),
+                },
+                &[seed; 20],
+                NOW,
+            )
+            .await
+            .unwrap()
+            .0
+        })
+    };
+    let full = token("full", Scopes::all(), "", 1);
+    let read_only = token("read", Scopes::from_list(&[Scope::Read]), "", 2);
+    let patterned = token(
+        "patterns",
+        Scopes::from_list(&[Scope::Read]),
+        "alpha-*, beta-*, gamma, delta-*, serde*",
+        3,
+    );
+
+    // A crate with 20 versions, published through the router.
+    for i in 0..20 {
+        let body = publish_body("serde", &format!("1.0.{i}"));
+        let req = http::Request::builder()
+            .method("PUT")
+            .uri("http://reg.test/api/v1/crates/new")
+            .header("authorization", &full)
+            .body(body)
+            .unwrap();
+        match block_on(handle(&app, &cache, &req, NOW)) {
+            Reply::Http(r) => assert_eq!(r.status(), 200),
+            Reply::Assets => unreachable!(),
+        }
+    }
+
+    let n = std::env::var("ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000u32);
+    let run = |path: &str, tok: &str| {
+        let req = http::Request::builder()
+            .uri(format!("http://reg.test{path}"))
+            .header("authorization", tok)
+            .body(Vec::new())
+            .unwrap();
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            for _ in 0..n {
+                match block_on(handle(&app, &cache, &req, NOW)) {
+                    Reply::Http(r) => assert_eq!(r.status(), 200),
+                    Reply::Assets => unreachable!(),
+                }
+            }
+            times.push(t0.elapsed().as_nanos() as f64 / f64::from(n));
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        times
+    };
+    let base = run("/index/config.json", &full);
+    println!(
+        "{:<46} {:>9} {:>9} {:>9}  ratio",
+        "ns per request (5 runs of N)", "min", "median", "max"
+    );
+    let line = |label: &str, t: &[f64]| {
+        println!(
+            "{label:<46} {:>9.0} {:>9.0} {:>9.0}  {:.2}",
+            t[0],
+            t[2],
+            t[4],
+            t[2] / base[2]
+        );
+    };
+    line("config.json (baseline, no crate check)", &base);
+    line(
+        "index file, unrestricted token",
+        &run("/index/se/rd/serde", &full),
+    );
+    line(
+        "index file, read-only token",
+        &run("/index/se/rd/serde", &read_only),
+    );
+    line(
+        "index file, read-only + 5 crate patterns",
+        &run("/index/se/rd/serde", &patterned),
+    );
+}
+
+fn publish_body(name: &str, vers: &str) -> Vec<u8> {
+    use std::io::Write;
+    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{vers}\"\n");
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(manifest.len() as u64);
+    h.set_mode(0o644);
+    tar.append_data(
+        &mut h,
+        format!("{name}-{vers}/Cargo.toml"),
+        manifest.as_bytes(),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let tarball = gz.finish().unwrap();
+    let json = format!(r#"{{"name":"{name}","vers":"{vers}","deps":[],"features":{{}}}}"#);
+    let mut b = Vec::new();
+    b.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    b.extend_from_slice(json.as_bytes());
+    b.extend_from_slice(&(tarball.len() as u32).to_le_bytes());
+    b.extend_from_slice(&tarball);
+    b
+}
