@@ -700,6 +700,9 @@ fn nightly_with_the_old_registry_auth_flag_still_works() {
 #[test]
 #[ignore = "needs wrangler dev; run by scripts/test"]
 fn dev_script_prints_the_index_url_and_stops_on_sigterm() {
+    // Two wrangler dev processes starting at the same moment can race for
+    // the same internal port: let the shared server finish starting first.
+    srv();
     let port = free_port();
     let state = work().join("dev-state");
     let log = work().join("dev.log");
