@@ -139,6 +139,8 @@ struct CrateRow {
     indexed_rev: i64,
     max_version: Option<String>,
     description: Option<String>,
+    #[serde(default)]
+    keywords: Option<String>,
 }
 
 impl From<CrateRow> for CrateRecord {
@@ -153,12 +155,13 @@ impl From<CrateRow> for CrateRecord {
             indexed_rev: r.indexed_rev,
             max_version: r.max_version,
             description: r.description,
+            keywords: r.keywords.unwrap_or_default(),
         }
     }
 }
 
 const CRATE_COLS: &str =
-    "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description";
+    "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords";
 
 #[derive(Deserialize)]
 struct VersionRow {
@@ -423,8 +426,8 @@ impl CrateStore for D1Store {
             &[text(&v.canon), text(&v.crate_name), int(v.publisher_id), int(v.now)],
         )?;
         let insert = self.stmt(
-            "INSERT INTO versions (crate_id, num, num_no_build, cksum, yanked, pubtime, entry, size, description, license, homepage, documentation, repository, keywords, categories, readme, links, rust_version, published_by) \
-             SELECT c.id, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19 FROM crates c \
+            "INSERT INTO versions (crate_id, num, num_no_build, cksum, yanked, pubtime, entry, size, description, license, homepage, documentation, repository, keywords, categories, readme, links, rust_version, published_by, readme_html) \
+             SELECT c.id, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?21 FROM crates c \
              WHERE c.canon = ?1 AND c.name = ?2 AND (?20 = 1 OR EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = c.id AND o.user_id = ?19))",
             &[
                 text(&v.canon),
@@ -447,9 +450,19 @@ impl CrateStore for D1Store {
                 opt_text(&v.rust_version),
                 int(v.publisher_id),
                 int(i64::from(v.publisher_is_admin)),
+                opt_text(&v.readme_html),
             ],
         )?;
-        let result = self.db.batch(vec![create, owner, insert]).await;
+        let mut stmts = vec![create, owner, insert];
+        for (canon, kind) in &v.local_deps {
+            // Only for the row this batch inserted (same publisher and time).
+            stmts.push(self.stmt(
+                "INSERT INTO dependencies (version_id, crate_id, dep_canon, kind) SELECT v.id, v.crate_id, ?3, ?4 FROM versions v JOIN crates c ON c.id = v.crate_id \
+                 WHERE c.canon = ?1 AND v.num_no_build = ?2 AND v.cksum = ?5 AND v.pubtime = ?6 AND v.published_by = ?7",
+                &[text(&v.canon), text(&v.num_no_build), text(canon), text(kind), text(&v.cksum), int(v.now), int(v.publisher_id)],
+            )?);
+        }
+        let result = self.db.batch(stmts).await;
         let c = self.crate_by_canon(&v.canon).await?;
         match result {
             Ok(results) => {
@@ -637,6 +650,33 @@ impl CrateStore for D1Store {
             Ok(RemoveOutcome::Removed(0))
         }
     }
+    async fn list_crates(
+        &self,
+        sort: CrateSort,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        self.list_crates_impl(sort, limit, offset).await
+    }
+    async fn versions_page(
+        &self,
+        crate_id: i64,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<VersionSummary>, u32)> {
+        self.versions_page_impl(crate_id, limit, offset).await
+    }
+    async fn version_detail(&self, crate_id: i64, num: &str) -> StoreResult<Option<VersionDetail>> {
+        self.version_detail_impl(crate_id, num).await
+    }
+    async fn dependents(
+        &self,
+        canon: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        self.dependents_impl(canon, limit, offset).await
+    }
     async fn search(
         &self,
         q: &str,
@@ -652,8 +692,7 @@ impl CrateStore for D1Store {
         let c_like = format!("%{}%", esc(&canon));
         let p_like = format!("{}%", esc(&canon));
         let d_like = format!("%{}%", esc(&q.to_lowercase()));
-        let filter =
-            "canon LIKE ?2 ESCAPE '\\' OR lower(coalesce(description, '')) LIKE ?3 ESCAPE '\\'";
+        let filter = "canon LIKE ?2 ESCAPE '\\' OR keywords LIKE ?3 ESCAPE '\\' OR lower(coalesce(description, '')) LIKE ?3 ESCAPE '\\'";
         let sql = format!(
             "SELECT {CRATE_COLS} FROM crates WHERE {filter} \
              ORDER BY CASE WHEN canon = ?1 THEN 0 WHEN canon LIKE ?4 ESCAPE '\\' THEN 1 ELSE 2 END, canon LIMIT ?5 OFFSET ?6"
@@ -835,5 +874,165 @@ impl AccountStore for D1Store {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct SummaryRow {
+    num: String,
+    pubtime: i64,
+    yanked: i64,
+    rust_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DetailRow {
+    num: String,
+    pubtime: i64,
+    yanked: i64,
+    cksum: String,
+    size: i64,
+    entry: String,
+    description: Option<String>,
+    license: Option<String>,
+    homepage: Option<String>,
+    documentation: Option<String>,
+    repository: Option<String>,
+    keywords: String,
+    categories: String,
+    readme_html: Option<String>,
+}
+
+impl D1Store {
+    /// A page query and its count, in one batch.
+    async fn page<T: for<'a> Deserialize<'a>>(
+        &self,
+        sql: &str,
+        count_sql: &str,
+        args: &[JsValue],
+        count_args: &[JsValue],
+    ) -> StoreResult<(Vec<T>, u32)> {
+        let results = self
+            .db
+            .batch(vec![
+                self.stmt(sql, args)?,
+                self.stmt(count_sql, count_args)?,
+            ])
+            .await
+            .map_err(err(sql))?;
+        let (Some(rows), Some(count)) = (results.first(), results.get(1)) else {
+            return Err(StoreError::new("page: short batch result"));
+        };
+        let rows = rows.results::<T>().map_err(err(sql))?;
+        let total = count
+            .results::<CountRow>()
+            .map_err(err(count_sql))?
+            .first()
+            .map(|r| r.n)
+            .unwrap_or(0);
+        Ok((rows, u32::try_from(total).unwrap_or(u32::MAX)))
+    }
+
+    pub async fn list_crates_impl(
+        &self,
+        sort: CrateSort,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        let order = match sort {
+            CrateSort::Updated => "updated_at DESC, id DESC",
+            CrateSort::Name => "canon",
+        };
+        let sql = format!("SELECT {CRATE_COLS} FROM crates ORDER BY {order} LIMIT ?1 OFFSET ?2");
+        let (rows, total) = self
+            .page::<CrateRow>(
+                &sql,
+                "SELECT COUNT(*) AS n FROM crates",
+                &[int(i64::from(limit)), int(i64::from(offset))],
+                &[],
+            )
+            .await?;
+        Ok((rows.into_iter().map(CrateRecord::from).collect(), total))
+    }
+
+    pub async fn versions_page_impl(
+        &self,
+        crate_id: i64,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<VersionSummary>, u32)> {
+        let (rows, total) = self
+            .page::<SummaryRow>(
+                "SELECT num, pubtime, yanked, rust_version FROM versions WHERE crate_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+                "SELECT COUNT(*) AS n FROM versions WHERE crate_id = ?1",
+                &[int(crate_id), int(i64::from(limit)), int(i64::from(offset))],
+                &[int(crate_id)],
+            )
+            .await?;
+        Ok((
+            rows.into_iter()
+                .map(|r| VersionSummary {
+                    num: r.num,
+                    pubtime: r.pubtime,
+                    yanked: r.yanked != 0,
+                    rust_version: r.rust_version,
+                })
+                .collect(),
+            total,
+        ))
+    }
+
+    pub async fn version_detail_impl(
+        &self,
+        crate_id: i64,
+        num: &str,
+    ) -> StoreResult<Option<VersionDetail>> {
+        Ok(self
+            .first::<DetailRow>(
+                "SELECT num, pubtime, yanked, cksum, size, entry, description, license, homepage, documentation, repository, keywords, categories, readme_html FROM versions WHERE crate_id = ?1 AND num = ?2",
+                &[int(crate_id), text(num)],
+            )
+            .await?
+            .map(|r| VersionDetail {
+                num: r.num,
+                pubtime: r.pubtime,
+                yanked: r.yanked != 0,
+                cksum: r.cksum,
+                size: r.size,
+                entry: r.entry,
+                description: r.description,
+                license: r.license,
+                homepage: r.homepage,
+                documentation: r.documentation,
+                repository: r.repository,
+                keywords: r.keywords,
+                categories: r.categories,
+                readme_html: r.readme_html,
+            }))
+    }
+
+    pub async fn dependents_impl(
+        &self,
+        canon: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        let cols = CRATE_COLS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM crates c WHERE c.id IN (SELECT crate_id FROM dependencies WHERE dep_canon = ?1) ORDER BY c.canon LIMIT ?2 OFFSET ?3"
+        );
+        let (rows, total) = self
+            .page::<CrateRow>(
+                &sql,
+                "SELECT COUNT(DISTINCT crate_id) AS n FROM dependencies WHERE dep_canon = ?1",
+                &[text(canon), int(i64::from(limit)), int(i64::from(offset))],
+                &[text(canon)],
+            )
+            .await?;
+        Ok((rows.into_iter().map(CrateRecord::from).collect(), total))
     }
 }

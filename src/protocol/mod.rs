@@ -4,6 +4,7 @@
 pub mod index;
 pub mod names;
 pub mod publish;
+pub mod readme;
 pub mod tarball;
 pub mod time;
 pub mod version;

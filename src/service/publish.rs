@@ -159,6 +159,22 @@ pub async fn publish<S: Stores>(
         keywords: serde_json::to_string(&meta.keywords).unwrap_or_else(|_| "[]".into()),
         categories: serde_json::to_string(&meta.categories).unwrap_or_else(|_| "[]".into()),
         readme: meta.readme.clone(),
+        readme_html: meta
+            .readme
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| crate::protocol::readme::render(r, meta.repository.as_deref())),
+        local_deps: valid
+            .deps
+            .iter()
+            .filter(|d| d.registry.is_none())
+            .map(|d| {
+                (
+                    canonical(d.package.as_deref().unwrap_or(&d.name)),
+                    d.kind.clone(),
+                )
+            })
+            .collect(),
         links,
         rust_version,
         publisher_id: who.user_id,

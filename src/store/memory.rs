@@ -16,6 +16,8 @@ struct State {
     tokens: Vec<(TokenRecord, String)>,
     crates: Vec<CrateRecord>,
     versions: Vec<VersionRecord>,
+    details: HashMap<i64, VersionDetail>,
+    deps: Vec<(i64, i64, String, String)>,
     owners: Vec<(i64, i64)>,
     passwords: HashMap<i64, String>,
     sessions: HashMap<String, SessionRecord>,
@@ -383,6 +385,7 @@ impl CrateStore for MemoryStore {
                     indexed_rev: 0,
                     max_version: None,
                     description: None,
+                    keywords: String::new(),
                 });
                 s.owners.push((id, v.publisher_id));
                 (id, true)
@@ -403,6 +406,29 @@ impl CrateStore for MemoryStore {
             c.rev += 1;
             c.updated_at = v.now;
             c.description = v.description.clone();
+            c.keywords = v.keywords.to_lowercase();
+        }
+        s.details.insert(
+            vid,
+            VersionDetail {
+                num: v.num.clone(),
+                pubtime: v.now,
+                yanked: false,
+                cksum: v.cksum.clone(),
+                size: v.size,
+                entry: v.entry.clone(),
+                description: v.description.clone(),
+                license: v.license.clone(),
+                homepage: v.homepage.clone(),
+                documentation: v.documentation.clone(),
+                repository: v.repository.clone(),
+                keywords: v.keywords.clone(),
+                categories: v.categories.clone(),
+                readme_html: v.readme_html.clone(),
+            },
+        );
+        for (canon, kind) in &v.local_deps {
+            s.deps.push((vid, crate_id, canon.clone(), kind.clone()));
         }
         Ok(InsertOutcome::Inserted {
             crate_id,
@@ -545,6 +571,7 @@ impl CrateStore for MemoryStore {
                 } else if c.canon.starts_with(&cq) {
                     1
                 } else if c.canon.contains(&cq)
+                    || c.keywords.contains(&lq)
                     || c.description
                         .as_ref()
                         .is_some_and(|d| d.to_lowercase().contains(&lq))
@@ -563,6 +590,108 @@ impl CrateStore for MemoryStore {
                 .skip(offset as usize)
                 .take(limit as usize)
                 .map(|(_, c)| c.clone())
+                .collect(),
+            total,
+        ))
+    }
+    async fn list_crates(
+        &self,
+        sort: CrateSort,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        self.pause().await;
+        let s = self.lock()?;
+        let mut all = s.crates.clone();
+        match sort {
+            CrateSort::Updated => {
+                all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)))
+            }
+            CrateSort::Name => all.sort_by(|a, b| a.canon.cmp(&b.canon)),
+        }
+        let total = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        Ok((
+            all.into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .collect(),
+            total,
+        ))
+    }
+    async fn versions_page(
+        &self,
+        crate_id: i64,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<VersionSummary>, u32)> {
+        self.pause().await;
+        let s = self.lock()?;
+        let mut vs: Vec<&VersionRecord> = s
+            .versions
+            .iter()
+            .filter(|v| v.crate_id == crate_id)
+            .collect();
+        vs.sort_by(|a, b| b.id.cmp(&a.id));
+        let total = u32::try_from(vs.len()).unwrap_or(u32::MAX);
+        let page = vs
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|v| VersionSummary {
+                num: v.num.clone(),
+                pubtime: v.pubtime,
+                yanked: v.yanked,
+                rust_version: serde_json::from_str::<serde_json::Value>(&v.entry)
+                    .ok()
+                    .and_then(|e| e["rust_version"].as_str().map(str::to_string)),
+            })
+            .collect();
+        Ok((page, total))
+    }
+    async fn version_detail(&self, crate_id: i64, num: &str) -> StoreResult<Option<VersionDetail>> {
+        self.pause().await;
+        let s = self.lock()?;
+        let Some(v) = s
+            .versions
+            .iter()
+            .find(|v| v.crate_id == crate_id && v.num == num)
+        else {
+            return Ok(None);
+        };
+        Ok(s.details.get(&v.id).map(|d| VersionDetail {
+            yanked: v.yanked,
+            ..d.clone()
+        }))
+    }
+    async fn dependents(
+        &self,
+        canon: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)> {
+        self.pause().await;
+        let s = self.lock()?;
+        let mut ids: Vec<i64> = s
+            .deps
+            .iter()
+            .filter(|d| d.2 == canon)
+            .map(|d| d.1)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut crates: Vec<CrateRecord> = s
+            .crates
+            .iter()
+            .filter(|c| ids.contains(&c.id))
+            .cloned()
+            .collect();
+        crates.sort_by(|a, b| a.canon.cmp(&b.canon));
+        let total = u32::try_from(crates.len()).unwrap_or(u32::MAX);
+        Ok((
+            crates
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
                 .collect(),
             total,
         ))

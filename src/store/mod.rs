@@ -96,6 +96,46 @@ pub struct CrateRecord {
     pub indexed_rev: i64,
     pub max_version: Option<String>,
     pub description: Option<String>,
+    /// The latest version's keywords (JSON list, lowercase).
+    pub keywords: String,
+}
+
+/// How the crate list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrateSort {
+    /// Most recently published first.
+    Updated,
+    /// By name.
+    Name,
+}
+
+/// A version in a crate's version list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub num: String,
+    pub pubtime: i64,
+    pub yanked: bool,
+    pub rust_version: Option<String>,
+}
+
+/// Everything a crate page shows about one version.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionDetail {
+    pub num: String,
+    pub pubtime: i64,
+    pub yanked: bool,
+    pub cksum: String,
+    pub size: i64,
+    /// The index line (deps, features, links, rust_version).
+    pub entry: String,
+    pub description: Option<String>,
+    pub license: Option<String>,
+    pub homepage: Option<String>,
+    pub documentation: Option<String>,
+    pub repository: Option<String>,
+    pub keywords: String,
+    pub categories: String,
+    pub readme_html: Option<String>,
 }
 
 /// A published version.
@@ -130,6 +170,10 @@ pub struct NewVersion {
     pub keywords: String,
     pub categories: String,
     pub readme: Option<String>,
+    /// The README rendered and sanitised for the crate page.
+    pub readme_html: Option<String>,
+    /// Same-registry dependencies: (canonical name, kind).
+    pub local_deps: Vec<(String, String)>,
     pub links: Option<String>,
     pub rust_version: Option<String>,
     pub publisher_id: i64,
@@ -281,11 +325,35 @@ pub trait CrateStore {
         actor: i64,
         now: i64,
     ) -> StoreResult<RemoveOutcome>;
-    /// Crates matching `q` (exact name, then prefix, then name or
+    /// Crates matching `q` (exact name, then prefix, then name, keywords or
     /// description containing it), and the total count.
     async fn search(
         &self,
         q: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)>;
+    /// A page of all crates, and the total count.
+    async fn list_crates(
+        &self,
+        sort: CrateSort,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<CrateRecord>, u32)>;
+    /// A page of a crate's versions, newest first, and the total count.
+    async fn versions_page(
+        &self,
+        crate_id: i64,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<VersionSummary>, u32)>;
+    /// One version's details (exact version text).
+    async fn version_detail(&self, crate_id: i64, num: &str) -> StoreResult<Option<VersionDetail>>;
+    /// A page of the crates with a version depending on `canon`, by name,
+    /// and the total count.
+    async fn dependents(
+        &self,
+        canon: &str,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)>;
