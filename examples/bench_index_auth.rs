@@ -59,7 +59,7 @@ fn main() {
             .unwrap();
         match block_on(handle(&app, &cache, &req, NOW)) {
             Reply::Http(r) => assert_eq!(r.status(), 200),
-            Reply::Assets => unreachable!(),
+            Reply::Assets | Reply::Asset(_) => unreachable!(),
         }
     }
 
@@ -79,7 +79,7 @@ fn main() {
             for _ in 0..n {
                 match block_on(handle(&app, &cache, &req, NOW)) {
                     Reply::Http(r) => assert_eq!(r.status(), 200),
-                    Reply::Assets => unreachable!(),
+                    Reply::Assets | Reply::Asset(_) => unreachable!(),
                 }
             }
             times.push(t0.elapsed().as_nanos() as f64 / f64::from(n));

@@ -149,11 +149,18 @@ fn to_worker(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
     }
 }
 
-async fn assets(env: &Env, req: &Request, https: bool) -> worker::Result<Response> {
-    let fetched = env
-        .assets("ASSETS")?
-        .fetch(req.url()?.to_string(), None)
-        .await?;
+async fn assets(
+    env: &Env,
+    req: &Request,
+    path: Option<&str>,
+    https: bool,
+) -> worker::Result<Response> {
+    let mut url = req.url()?;
+    if let Some(p) = path {
+        url.set_path(p);
+        url.set_query(None);
+    }
+    let fetched = env.assets("ASSETS")?.fetch(url.to_string(), None).await?;
     let status = fetched.status_code();
     let headers = Headers::new();
     for (k, v) in fetched.headers().entries() {
@@ -208,7 +215,8 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let cache = TOKEN_CACHE.with(Rc::clone);
     match web::handle(&app, &cache, &http_req, now_secs()).await {
         Reply::Http(resp) => to_worker(resp),
-        Reply::Assets => assets(&env, &req, web::is_https(&http_req)).await,
+        Reply::Assets => assets(&env, &req, None, web::is_https(&http_req)).await,
+        Reply::Asset(p) => assets(&env, &req, Some(p), web::is_https(&http_req)).await,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod download;
 pub mod index;
 pub mod owners;
+pub mod pages;
 pub mod publish;
 pub mod search;
 pub mod tokens;

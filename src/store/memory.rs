@@ -40,6 +40,8 @@ pub struct MemoryStore {
     /// Yield to the executor before every operation, so concurrent
     /// requests interleave the way they do against real storage.
     yields: bool,
+    /// Storage operations so far (tests bound queries per request).
+    ops: std::sync::atomic::AtomicUsize,
 }
 
 /// A future that is pending once, then ready.
@@ -74,7 +76,13 @@ impl MemoryStore {
         }
     }
 
+    /// Storage operations made so far.
+    pub fn op_count(&self) -> usize {
+        self.ops.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn pause(&self) {
+        self.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.yields {
             YieldNow(false).await;
         }

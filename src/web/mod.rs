@@ -22,8 +22,11 @@ use respond::{Resp, error, json, with_body};
 pub enum Reply {
     /// This response.
     Http(Resp),
-    /// Serve the static asset at this path (with the security headers).
+    /// Serve the static asset at the request's path (with the security
+    /// headers).
     Assets,
+    /// Serve the static asset at this path instead.
+    Asset(&'static str),
 }
 
 /// Largest body accepted on routes other than publish.
@@ -117,6 +120,7 @@ pub async fn handle<S: Stores>(
     } else {
         match ui::page(app, req, is_https(req), now).await {
             Ok(ui::UiReply::Assets) => None,
+            Ok(ui::UiReply::Asset(p)) => return Reply::Asset(p),
             Ok(ui::UiReply::Http(r)) => Some(Ok(r)),
             Err(e) => Some(Err((e, None))),
         }

@@ -13,12 +13,44 @@ use crate::error::AppError;
 use crate::protocol::time::format_utc;
 use crate::service::accounts::{self, NewSession};
 use crate::service::auth::TokenCache;
+use crate::service::pages::{self, Page};
 use crate::service::tokens::{TokenRequest, issue};
 use crate::service::{App, RequestCtx, Stores};
-use crate::store::{SessionRecord, TokenStore as _, User};
+use crate::store::{CrateSort, SessionRecord, TokenStore as _, User};
+
+fn query(req: &Request<Vec<u8>>, key: &str) -> Option<String> {
+    let q = req.uri().query()?;
+    form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn page_of(req: &Request<Vec<u8>>) -> Page {
+    Page::new(
+        query(req, "page").and_then(|v| v.parse().ok()),
+        query(req, "per_page").and_then(|v| v.parse().ok()),
+    )
+}
+
+/// A decoded path segment (`%2B` and a literal `+` both mean `+`).
+fn seg(s: &str) -> Result<String, AppError> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| AppError::BadRequest("the path is not valid UTF-8".into()))
+}
 
 /// Pages that need a signed-in user.
-const PRIVATE_PAGES: &[&str] = &["/tokens", "/tokens.html", "/users", "/users.html"];
+const PRIVATE_PAGES: &[&str] = &[
+    "/tokens",
+    "/tokens.html",
+    "/users",
+    "/users.html",
+    "/crates",
+    "/crates.html",
+    "/crate",
+    "/crate.html",
+];
 
 fn cookie_name(https: bool) -> &'static str {
     if https { "__Host-session" } else { "session" }
@@ -56,8 +88,10 @@ fn no_store(r: &mut Resp) {
 /// What the web layer decided.
 pub enum UiReply {
     Http(Resp),
-    /// Serve the static page.
+    /// Serve the static page at the request's path.
     Assets,
+    /// Serve this static page instead (one page for every crate URL).
+    Asset(&'static str),
 }
 
 async fn current<S: Stores>(
@@ -342,6 +376,33 @@ pub async fn api<S: Stores>(
                 }
                 _ => return Err(AppError::NotFound("no such token".into())),
             }
+        }
+        (Method::GET, ["crates"]) => {
+            let q = query(req, "q").unwrap_or_default();
+            let sort = if query(req, "sort").as_deref() == Some("name") {
+                CrateSort::Name
+            } else {
+                CrateSort::Updated
+            };
+            json(200, &pages::list(app, &q, sort, page_of(req)).await?)
+        }
+        (Method::GET, ["crates", name]) => {
+            json(200, &pages::crate_page(app, &user, &seg(name)?).await?)
+        }
+        (Method::GET, ["crates", name, "versions"]) => {
+            json(200, &pages::versions(app, &seg(name)?, page_of(req)).await?)
+        }
+        (Method::GET, ["crates", name, "dependents"]) => json(
+            200,
+            &pages::dependents(app, &seg(name)?, page_of(req)).await?,
+        ),
+        (Method::GET, ["crates", name, "versions", num]) => {
+            json(200, &pages::version(app, &seg(name)?, &seg(num)?).await?)
+        }
+        (Method::POST, ["crates", name, "versions", num, "yank"]) => {
+            let b: Flag = body(req)?;
+            pages::yank(app, &user, &seg(name)?, &seg(num)?, b.value, now).await?;
+            json(200, &json!({"ok": true}))
         }
         (Method::GET, ["users"]) => {
             let users: Vec<_> = accounts::list_users(app, &user)

@@ -160,6 +160,11 @@ impl Harness {
                 headers: http::HeaderMap::new(),
                 body: b"<assets>".to_vec(),
             },
+            Reply::Asset(p) => Resp {
+                status: 0,
+                headers: http::HeaderMap::new(),
+                body: format!("<asset {p}>").into_bytes(),
+            },
         }
     }
 
