@@ -115,7 +115,8 @@ pub async fn page<S: Stores>(
 ) -> Result<UiReply, AppError> {
     let path = req.uri().path();
     let is_me = path == "/me" || path == "/me/";
-    if !is_me && !PRIVATE_PAGES.contains(&path) {
+    let crate_page = path.starts_with("/crates/") && path.len() > "/crates/".len();
+    if !is_me && !crate_page && !PRIVATE_PAGES.contains(&path) {
         return Ok(UiReply::Assets);
     }
     let signed_in = current(app, req, https, now).await?.is_some();
@@ -127,6 +128,8 @@ pub async fn page<S: Stores>(
     if signed_in {
         return Ok(if is_me {
             UiReply::Http(redirect(target))
+        } else if crate_page {
+            UiReply::Asset("/crate")
         } else {
             UiReply::Assets
         });
