@@ -639,7 +639,7 @@ impl CrateStore for MemoryStore {
             .iter()
             .filter(|v| v.crate_id == crate_id)
             .collect();
-        vs.sort_by(|a, b| b.id.cmp(&a.id));
+        vs.sort_by_key(|v| std::cmp::Reverse(v.id));
         let total = u32::try_from(vs.len()).unwrap_or(u32::MAX);
         let page = vs
             .into_iter()
