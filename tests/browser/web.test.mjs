@@ -5,128 +5,34 @@
 // (node --test tests/browser/), which builds the Worker first.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { ROOT, startRegistry, shot, open, signIn as signInAt, createToken } from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const WORK = path.join(ROOT, "target", "browser-e2e", String(process.pid));
-const SHOTS = path.join(ROOT, "test-artifacts", "browser");
-const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const ADMIN_PASSWORD = "admin password 123";
 
-let port, base, wrangler, browser, adminLink;
+let reg, base, browser, adminLink, WORK;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function waitFor(fn, what, ms = 90000) {
-  const start = Date.now();
-  for (;;) {
-    try { if (await fn()) return; } catch (_) { /* not yet */ }
-    if (Date.now() - start > ms) throw new Error("timed out waiting for " + what);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-function admin(...args) {
-  return execFileSync(path.join(ROOT, "scripts", "admin"), args, {
-    env: { ...process.env, STATE_DIR: path.join(WORK, "state"), REGISTRY_URL: base },
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-/** Runs cargo with its own home configured for this registry as `local`. */
-function cargo(home, cwd, token, ...args) {
-  mkdirSync(home, { recursive: true });
-  writeFileSync(path.join(home, "config.toml"),
-    `[registries.local]\nindex = "sparse+${base}/index/"\ncredential-provider = "cargo:token"\n[net]\nretry = 0\n[term]\ncolor = "never"\n`);
-  const env = { ...process.env, CARGO_HOME: home, CARGO_TARGET_DIR: path.join(WORK, "target"), CARGO_REGISTRIES_LOCAL_TOKEN: token };
-  delete env.RUSTUP_TOOLCHAIN;
-  const r = spawnSync("cargo", args, { cwd, env, encoding: "utf8" });
-  return { ok: r.status === 0, out: (r.stdout || "") + (r.stderr || "") };
-}
-
-function crate(name, version, deps = "") {
-  const dir = path.join(WORK, "pkgs", `${name}-${version}`);
-  mkdirSync(path.join(dir, "src"), { recursive: true });
-  writeFileSync(path.join(dir, "Cargo.toml"),
-    `[package]\nname = "${name}"\nversion = "${version}"\nedition = "2021"\npublish = ["local"]\n${deps}`);
-  writeFileSync(path.join(dir, "src", "lib.rs"), "pub fn f() -> u32 { 1 }\n");
-  return dir;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
-}
-
-async function open(context, url) {
-  const page = await context.newPage();
-  await page.goto(url);
-  await page.waitForSelector("body[data-ready]");
-  return page;
-}
-
-async function signIn(context, login, password, url = base + "/login") {
-  const page = await open(context, url);
-  await page.fill("#login", login);
-  await page.fill("#password", password);
-  await Promise.all([page.waitForURL(/\/tokens$/), page.click("button[type=submit]")]);
-  await page.waitForSelector("body[data-ready]");
-  return page;
-}
-
-/** Creates a token on the Tokens page and returns its value. */
-async function createToken(page, name, scopes) {
-  await page.fill("#token-name", name);
-  if (scopes) {
-    for (const box of await page.$$("input[name=scope]")) {
-      const v = await box.getAttribute("value");
-      if (scopes.includes(v)) await box.check(); else await box.uncheck();
-    }
-  }
-  await page.click("#token-form button[type=submit]");
-  await page.waitForSelector("#new-token:not([hidden])");
-  const token = (await page.textContent("#new-token-value")).trim();
-  assert.match(token, /^cfreg_[0-9a-f]{40}$/);
-  return token;
-}
+const admin = (...args) => reg.admin(...args);
+const cargo = (...args) => reg.cargo(...args);
+const crate = (name, version, deps = "") => reg.crate(name, version, deps);
+const signIn = (context, login, password, url) => url
+  ? (async () => { const page = await open(context, url); await page.fill("#login", login); await page.fill("#password", password);
+      await Promise.all([page.waitForURL(/\/tokens$/), page.click("button[type=submit]")]); await page.waitForSelector("body[data-ready]"); return page; })()
+  : signInAt(context, base, login, password);
 
 before(async () => {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  mkdirSync(SHOTS, { recursive: true });
-  port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const state = path.join(WORK, "state");
-  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: ROOT, stdio: "ignore" });
-  wrangler = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
-    "--log-level", "warn", "--show-interactive-dev-session=false"], {
-    cwd: ROOT, detached: true, stdio: "ignore",
-    env: { ...process.env, SKIP_BUILD: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
-  await waitFor(async () => (await fetch(base + "/index/config.json")).status === 401, "wrangler dev");
+  reg = await startRegistry("web");
+  base = reg.base;
+  browser = reg.browser;
+  WORK = reg.work;
   const out = admin("user", "add", "admin", "--admin");
   adminLink = out.trim().split("\n").pop();
   assert.ok(adminLink.startsWith(base + "/set-password#secret="), out);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (wrangler) { try { process.kill(-wrangler.pid, "SIGTERM"); } catch (_) { /* gone */ } }
+  if (reg) await reg.stop();
 });
 
 test("the first administrator sets a password from the command-line link", async () => {
@@ -296,14 +202,14 @@ test("an admin invites a user who then signs in; disabling them stops their toke
 test("pages work at 375 px wide and with the keyboard", async () => {
   const ctx = await browser.newContext({ viewport: { width: 375, height: 740 } });
   const page = await signIn(ctx, "admin", ADMIN_PASSWORD);
-  for (const p of ["/", "/tokens", "/users", "/login"]) {
+  for (const p of ["/", "/tokens", "/users", "/login", "/crates", "/crates/web-made"]) {
     const pg = await open(ctx, base + p);
     const overflow = await pg.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${p} overflows by ${overflow}px at 375px`);
     await shot(pg, "12-narrow" + (p === "/" ? "-help" : p.replace("/", "-")));
   }
   // Every input has a label.
-  for (const p of ["/tokens", "/users", "/login"]) {
+  for (const p of ["/tokens", "/users", "/login", "/crates"]) {
     const pg = await open(ctx, base + p);
     const unlabeled = await pg.evaluate(() => [...document.querySelectorAll("input, select")]
       .filter((i) => !(i.labels && i.labels.length) && !i.getAttribute("aria-label")).map((i) => i.id || i.name));
@@ -314,6 +220,8 @@ test("pages work at 375 px wide and with the keyboard", async () => {
   await page.keyboard.press("Enter");
   assert.equal(await page.getAttribute("#menu-button", "aria-expanded"), "true");
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Tokens");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Crates");
   await page.keyboard.press("ArrowDown");
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Users");
   await shot(page, "13-keyboard-menu");
