@@ -14,6 +14,10 @@ use edge_registry::store::memory::MemoryStore;
 use edge_registry::web::{Reply, handle};
 use futures::executor::block_on;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::publish_body;
+
 const NOW: i64 = 1_772_706_030;
 
 fn main() {
@@ -114,29 +118,4 @@ fn main() {
         "index file, read-only + 5 crate patterns",
         &run("/index/se/rd/serde", &patterned),
     );
-}
-
-fn publish_body(name: &str, vers: &str) -> Vec<u8> {
-    use std::io::Write;
-    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{vers}\"\n");
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(manifest.len() as u64);
-    h.set_mode(0o644);
-    tar.append_data(
-        &mut h,
-        format!("{name}-{vers}/Cargo.toml"),
-        manifest.as_bytes(),
-    )
-    .unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&tar.into_inner().unwrap()).unwrap();
-    let tarball = gz.finish().unwrap();
-    let json = format!(r#"{{"name":"{name}","vers":"{vers}","deps":[],"features":{{}}}}"#);
-    let mut b = Vec::new();
-    b.extend_from_slice(&(json.len() as u32).to_le_bytes());
-    b.extend_from_slice(json.as_bytes());
-    b.extend_from_slice(&(tarball.len() as u32).to_le_bytes());
-    b.extend_from_slice(&tarball);
-    b
 }

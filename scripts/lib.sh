@@ -105,3 +105,33 @@ apply_migrations() {
   local state="$1"
   (cd "$ROOT" && wrangler d1 migrations apply DB --local --persist-to "$state" >/dev/null)
 }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+}
+
+# start_registry <state-dir> <port> [extra wrangler dev args...]: runs the
+# built Worker under wrangler dev in its own process group (REGISTRY_PID),
+# logging to <state-dir>.log, and waits until it answers.
+start_registry() {
+  local state="$1" port="$2"; shift 2
+  # Started straight from this shell (no subshell), so the PID is wrangler's
+  # and, through setsid, its process group.
+  pushd "$ROOT" >/dev/null
+  SKIP_BUILD=1 setsid "$ROOT/node_modules/.bin/wrangler" dev --ip 127.0.0.1 --port "$port" \
+    --persist-to "$state" --log-level warn --show-interactive-dev-session=false "$@" > "$state.log" 2>&1 &
+  REGISTRY_PID=$!
+  popd >/dev/null
+  for _ in $(seq 1 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/index/config.json")" = 401 ] && return 0
+    sleep 0.3
+  done
+  echo "wrangler dev did not start:" >&2; cat "$state.log" >&2; return 1
+}
+
+stop_registry() {
+  [ -n "${REGISTRY_PID:-}" ] || return 0
+  kill -s TERM -- "-$REGISTRY_PID" 2>/dev/null || true
+  wait "$REGISTRY_PID" 2>/dev/null || true
+  REGISTRY_PID=
+}
