@@ -14,6 +14,9 @@ CREATE TABLE dependencies (
 CREATE INDEX dependencies_dep ON dependencies(dep_canon, crate_id);
 CREATE INDEX dependencies_version ON dependencies(version_id);
 CREATE INDEX crates_name ON crates(name);
+-- A crate's versions newest first, and one version by its exact text.
+CREATE INDEX versions_crate_id ON versions(crate_id, id);
+CREATE INDEX versions_crate_num ON versions(crate_id, num);
 
 -- The latest publish also sets the crate's keywords.
 DROP TRIGGER versions_insert_rev;
