@@ -8,13 +8,17 @@ mod support;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let out = std::path::PathBuf::from(args.get(1).expect("usage: make_bench_registry <out-dir> [crates] [versions]"));
+    let out = std::path::PathBuf::from(
+        args.get(1)
+            .expect("usage: make_bench_registry <out-dir> [crates] [versions]"),
+    );
     let crates: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1000);
     let versions: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(500);
     std::fs::create_dir_all(&out).unwrap();
     let readme = "# big\n\nA crate with many versions.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```rust\nfn main() {}\n```\n".repeat(20);
     for v in 0..versions {
-        let body = support::publish_body_with("big", &format!("0.{}.{}", v / 100, v % 100), &[], &readme);
+        let body =
+            support::publish_body_with("big", &format!("0.{}.{}", v / 100, v % 100), &[], &readme);
         std::fs::write(out.join(format!("a-big-{v:05}.body")), body).unwrap();
     }
     for c in 0..crates {

@@ -11,12 +11,18 @@ pub fn publish_body(name: &str, vers: &str) -> Vec<u8> {
 
 /// A publish body with same-registry normal dependencies and a README.
 pub fn publish_body_with(name: &str, vers: &str, deps: &[(&str, &str)], readme: &str) -> Vec<u8> {
-    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{vers}\"\nrust-version = \"1.70\"\n");
+    let manifest =
+        format!("[package]\nname = \"{name}\"\nversion = \"{vers}\"\nrust-version = \"1.70\"\n");
     let mut tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_size(manifest.len() as u64);
     h.set_mode(0o644);
-    tar.append_data(&mut h, format!("{name}-{vers}/Cargo.toml"), manifest.as_bytes()).unwrap();
+    tar.append_data(
+        &mut h,
+        format!("{name}-{vers}/Cargo.toml"),
+        manifest.as_bytes(),
+    )
+    .unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&tar.into_inner().unwrap()).unwrap();
     let tarball = gz.finish().unwrap();
