@@ -42,6 +42,9 @@ pub struct MemoryStore {
     yields: bool,
     /// Storage operations so far (tests bound queries per request).
     ops: std::sync::atomic::AtomicUsize,
+    /// Fault injection: the operation number (1-based, counted by `ops`)
+    /// that fails; 0 = none.
+    fail_at: std::sync::atomic::AtomicUsize,
 }
 
 /// A future that is pending once, then ready.
@@ -81,11 +84,24 @@ impl MemoryStore {
         self.ops.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    async fn pause(&self) {
-        self.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Makes the `n`-th operation from now fail (1 = the next one);
+    /// `None` turns fault injection off.
+    pub fn fail_after(&self, n: Option<usize>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let at = n.map(|n| self.ops.load(Relaxed) + n).unwrap_or(0);
+        self.fail_at.store(at, Relaxed);
+    }
+
+    async fn pause(&self) -> StoreResult<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.ops.fetch_add(1, Relaxed) + 1;
         if self.yields {
             YieldNow(false).await;
         }
+        if n == self.fail_at.load(Relaxed) {
+            return Err(StoreError::new(format!("injected fault at operation {n}")));
+        }
+        Ok(())
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
@@ -131,16 +147,16 @@ impl MemoryStore {
 
 impl IndexStore for MemoryStore {
     async fn get_file(&self, key: &str) -> StoreResult<Option<IndexFile>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.index.get(key).cloned())
     }
     async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.index.insert(key.to_string(), file.clone());
         Ok(())
     }
     async fn delete_file(&self, key: &str) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.index.remove(key);
         Ok(())
     }
@@ -148,7 +164,7 @@ impl IndexStore for MemoryStore {
 
 impl BlobStore for MemoryStore {
     async fn put_blob(&self, key: &str, bytes: &[u8], meta: &BlobMeta) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?
             .blobs
             .entry(key.to_string())
@@ -159,22 +175,22 @@ impl BlobStore for MemoryStore {
         Ok(())
     }
     async fn get_blob(&self, key: &str) -> StoreResult<Option<Blob>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.blobs.get(key).cloned())
     }
 }
 
 impl UserStore for MemoryStore {
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.users.iter().find(|u| u.id == id).cloned())
     }
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.users.clone())
     }
     async fn set_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         if let Some(u) = s.users.iter_mut().find(|u| u.id == user_id) {
             u.disabled = disabled;
@@ -185,14 +201,14 @@ impl UserStore for MemoryStore {
         Ok(())
     }
     async fn set_admin(&self, user_id: i64, admin: bool) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         if let Some(u) = self.lock()?.users.iter_mut().find(|u| u.id == user_id) {
             u.is_admin = admin;
         }
         Ok(())
     }
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .users
@@ -201,7 +217,7 @@ impl UserStore for MemoryStore {
             .cloned())
     }
     async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         Ok(s.users
             .iter()
@@ -215,7 +231,7 @@ impl UserStore for MemoryStore {
         is_admin: bool,
         now: i64,
     ) -> StoreResult<Option<User>> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         if s.users.iter().any(|u| u.login.eq_ignore_ascii_case(login)) {
             return Ok(None);
@@ -235,7 +251,7 @@ impl UserStore for MemoryStore {
 
 impl TokenStore for MemoryStore {
     async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .tokens
@@ -244,7 +260,7 @@ impl TokenStore for MemoryStore {
             .map(|(t, _)| t.clone()))
     }
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let Some((t, _)) = s.tokens.iter().find(|(_, h)| h == hash) else {
             return Ok(None);
@@ -253,7 +269,7 @@ impl TokenStore for MemoryStore {
         Ok(u.map(|u| (t.clone(), u)))
     }
     async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         let rec = TokenRecord {
             id: s.id(),
@@ -271,7 +287,7 @@ impl TokenStore for MemoryStore {
         Ok(rec)
     }
     async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .tokens
@@ -281,7 +297,7 @@ impl TokenStore for MemoryStore {
             .collect())
     }
     async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<bool> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         match s
             .tokens
@@ -296,7 +312,7 @@ impl TokenStore for MemoryStore {
         }
     }
     async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id)
             && t.last_used_at.is_none_or(|l| l < now - 60)
@@ -313,7 +329,7 @@ fn is_owner(s: &State, crate_id: i64, user_id: i64) -> bool {
 
 impl CrateStore for MemoryStore {
     async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .crates
@@ -322,7 +338,7 @@ impl CrateStore for MemoryStore {
             .cloned())
     }
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         Ok(s.crates
             .iter()
@@ -331,7 +347,7 @@ impl CrateStore for MemoryStore {
             .collect())
     }
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.crates.clone())
     }
     async fn version(
@@ -339,7 +355,7 @@ impl CrateStore for MemoryStore {
         crate_id: i64,
         num_no_build: &str,
     ) -> StoreResult<Option<VersionRecord>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .versions
@@ -352,7 +368,7 @@ impl CrateStore for MemoryStore {
         crate_id: i64,
         cksum: &str,
     ) -> StoreResult<Option<VersionRecord>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .versions
@@ -361,7 +377,7 @@ impl CrateStore for MemoryStore {
             .cloned())
     }
     async fn insert_version(&self, v: &NewVersion) -> StoreResult<InsertOutcome> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         let existing = s.crates.iter().find(|c| c.canon == v.canon).cloned();
         let (crate_id, new_crate) = match existing {
@@ -450,7 +466,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<bool> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         let Some(v) = s.versions.iter_mut().find(|v| v.id == version_id) else {
             return Ok(false);
@@ -469,7 +485,7 @@ impl CrateStore for MemoryStore {
         &self,
         crate_id: i64,
     ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let Some(c) = s.crates.iter().find(|c| c.id == crate_id).cloned() else {
             return Ok(None);
@@ -483,7 +499,7 @@ impl CrateStore for MemoryStore {
         Ok(Some((c, vs)))
     }
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self
             .lock()?
             .crates
@@ -497,7 +513,7 @@ impl CrateStore for MemoryStore {
         rev: i64,
         max_version: Option<&str>,
     ) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id)
             && rev >= c.indexed_rev
@@ -508,7 +524,7 @@ impl CrateStore for MemoryStore {
         Ok(())
     }
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         Ok(s.users
             .iter()
@@ -517,7 +533,7 @@ impl CrateStore for MemoryStore {
             .collect())
     }
     async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool> {
-        self.pause().await;
+        self.pause().await?;
         Ok(is_owner(&*self.lock()?, crate_id, user_id))
     }
     async fn add_owners(
@@ -527,7 +543,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<usize> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         let mut added = 0;
         for &u in user_ids {
@@ -545,7 +561,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<RemoveOutcome> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         let remaining = s
             .owners
@@ -566,7 +582,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let cq = canonical(q);
         let lq = q.to_lowercase();
@@ -608,7 +624,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let mut all = s.crates.clone();
         match sort {
@@ -632,7 +648,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<VersionSummary>, u32)> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let mut vs: Vec<&VersionRecord> = s
             .versions
@@ -657,7 +673,7 @@ impl CrateStore for MemoryStore {
         Ok((page, total))
     }
     async fn version_detail(&self, crate_id: i64, num: &str) -> StoreResult<Option<VersionDetail>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let Some(v) = s
             .versions
@@ -677,7 +693,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let mut ids: Vec<i64> = s
             .deps
@@ -708,21 +724,21 @@ impl CrateStore for MemoryStore {
 
 impl AccountStore for MemoryStore {
     async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.passwords.get(&user_id).cloned())
     }
     async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.passwords.insert(user_id, hash.to_string());
         Ok(())
     }
     async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.sessions.insert(id_hash.to_string(), s.clone());
         Ok(())
     }
     async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>> {
-        self.pause().await;
+        self.pause().await?;
         let s = self.lock()?;
         let Some(rec) = s.sessions.get(id_hash) else {
             return Ok(None);
@@ -733,12 +749,12 @@ impl AccountStore for MemoryStore {
             .map(|u| (rec.clone(), u.clone())))
     }
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.sessions.remove(id_hash);
         Ok(())
     }
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.sessions.retain(|_, r| r.user_id != user_id);
         Ok(())
     }
@@ -751,7 +767,7 @@ impl AccountStore for MemoryStore {
         _now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.links.insert(
             hash.to_string(),
             (user_id, purpose.to_string(), expires_at, None),
@@ -759,7 +775,7 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
     async fn consume_link(&self, hash: &str, now: i64) -> StoreResult<Option<(i64, String)>> {
-        self.pause().await;
+        self.pause().await?;
         let mut s = self.lock()?;
         match s.links.get_mut(hash) {
             Some((user, purpose, expires, used)) if used.is_none() && *expires > now => {
@@ -770,16 +786,16 @@ impl AccountStore for MemoryStore {
         }
     }
     async fn failures(&self, login: &str) -> StoreResult<Option<Failures>> {
-        self.pause().await;
+        self.pause().await?;
         Ok(self.lock()?.failures.get(&login.to_lowercase()).copied())
     }
     async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.failures.insert(login.to_lowercase(), *f);
         Ok(())
     }
     async fn clear_failures(&self, login: &str) -> StoreResult<()> {
-        self.pause().await;
+        self.pause().await?;
         self.lock()?.failures.remove(&login.to_lowercase());
         Ok(())
     }

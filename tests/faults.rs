@@ -1,0 +1,243 @@
+//! Fault injection: every state-changing flow is run once per storage
+//! operation it makes, with that operation failing. After each failure the
+//! invariants hold (every index line has its version row and a blob with
+//! that checksum; no owner change half-done), and retrying the same request
+//! succeeds.
+
+mod common;
+
+use common::*;
+use edge_registry::protocol::names::index_path;
+use edge_registry::store::{BlobStore, CrateStore, IndexStore, blob_key};
+use futures::executor::block_on;
+
+/// Checks the storage invariants for one crate.
+fn invariants(h: &Harness, name: &str) {
+    block_on(async {
+        let s = &h.app.store;
+        let Some(c) = s
+            .crate_by_canon(&edge_registry::protocol::names::canonical(name))
+            .await
+            .unwrap()
+        else {
+            // No crate: there must be no index file either.
+            assert!(
+                s.get_file(&index_path(name).unwrap())
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "index file without crate {name}"
+            );
+            return;
+        };
+        let (_, versions) = s.crate_versions(c.id).await.unwrap().unwrap();
+        for v in &versions {
+            let blob = s
+                .get_blob(&blob_key(&v.cksum))
+                .await
+                .unwrap()
+                .expect("version row without blob");
+            assert_eq!(
+                sha256_hex(&blob.bytes),
+                v.cksum,
+                "blob bytes hash to the cksum"
+            );
+        }
+        if let Some(f) = s.get_file(&index_path(&c.name).unwrap()).await.unwrap() {
+            for line in f.body.lines() {
+                let l: serde_json::Value = serde_json::from_str(line).unwrap();
+                let v = versions
+                    .iter()
+                    .find(|v| v.num == l["vers"])
+                    .expect("index line without version row");
+                assert_eq!(l["cksum"], v.cksum.as_str());
+            }
+        }
+        assert!(
+            !s.owners(c.id).await.unwrap().is_empty(),
+            "a crate never loses its last owner"
+        );
+    });
+}
+
+/// How many storage operations a request makes when nothing fails.
+fn ops_of(setup: &dyn Fn(&Harness) -> String, run: &dyn Fn(&Harness, &str) -> Resp) -> usize {
+    let h = Harness::new();
+    let t = setup(&h);
+    let before = h.app.store.op_count();
+    let r = run(&h, &t);
+    assert_eq!(r.status, 200, "clean run: {}", r.text());
+    h.app.store.op_count() - before
+}
+
+/// Runs `run` with each of its operations failing in turn; checks the
+/// invariants, then that a retry succeeds and `done` holds.
+fn every_fault(
+    flow: &str,
+    name: &str,
+    setup: &dyn Fn(&Harness) -> String,
+    run: &dyn Fn(&Harness, &str) -> Resp,
+    done: &dyn Fn(&Harness, &str),
+) -> usize {
+    let n = ops_of(setup, run);
+    assert!(n > 0);
+    let mut failed = 0;
+    for k in 1..=n {
+        let h = Harness::new();
+        let t = setup(&h);
+        h.app.store.fail_after(Some(k));
+        let r = run(&h, &t);
+        h.app.store.fail_after(None);
+        assert!(
+            r.status == 500 || r.status == 200,
+            "{flow}, fault {k}/{n}: {} {}",
+            r.status,
+            r.text()
+        );
+        if r.status == 500 {
+            failed += 1;
+            assert!(
+                !r.detail().contains("injected"),
+                "internal details never leak"
+            );
+        }
+        invariants(&h, name);
+        // The token cache may have been filled before the fault; a retry
+        // must work either way.
+        let again = run(&h, &t);
+        assert_eq!(
+            again.status,
+            200,
+            "{flow}, retry after fault {k}/{n}: {}",
+            again.text()
+        );
+        invariants(&h, name);
+        done(&h, &t);
+    }
+    assert_eq!(failed, n, "{flow}: every injected fault surfaces as a 500");
+    n
+}
+
+#[test]
+fn publish_survives_a_fault_at_every_operation() {
+    let spec = CrateSpec::new("faulty", "1.1.0");
+    let n = every_fault(
+        "publish new version",
+        "faulty",
+        &|h| {
+            let t = h.token("alice");
+            h.publish_ok(&t, "faulty", "1.0.0");
+            t
+        },
+        &|h, t| h.publish(t, spec.body()),
+        &|h, t| {
+            let lines = h.index_lines(t, "faulty");
+            assert_eq!(lines.len(), 2);
+            assert_eq!(lines[1]["vers"], "1.1.0");
+        },
+    );
+    assert!(n >= 6, "publish makes {n} operations");
+    every_fault(
+        "publish new crate",
+        "fresh",
+        &|h| h.token("alice"),
+        &|h, t| h.publish(t, CrateSpec::new("fresh", "0.1.0").body()),
+        &|h, t| assert_eq!(h.index_lines(t, "fresh").len(), 1),
+    );
+}
+
+#[test]
+fn yank_and_unyank_survive_a_fault_at_every_operation() {
+    let setup = |h: &Harness| {
+        let t = h.token("alice");
+        h.publish_ok(&t, "yanky", "1.0.0");
+        t
+    };
+    every_fault(
+        "yank",
+        "yanky",
+        &setup,
+        &|h, t| h.send("DELETE", "/api/v1/crates/yanky/1.0.0/yank", Some(t), vec![]),
+        &|h, t| assert_eq!(h.index_lines(t, "yanky")[0]["yanked"], true),
+    );
+    every_fault(
+        "unyank",
+        "yanky",
+        &|h| {
+            let t = setup(h);
+            assert_eq!(
+                h.send(
+                    "DELETE",
+                    "/api/v1/crates/yanky/1.0.0/yank",
+                    Some(&t),
+                    vec![]
+                )
+                .status,
+                200
+            );
+            t
+        },
+        &|h, t| h.send("PUT", "/api/v1/crates/yanky/1.0.0/unyank", Some(t), vec![]),
+        &|h, t| assert_eq!(h.index_lines(t, "yanky")[0]["yanked"], false),
+    );
+}
+
+#[test]
+fn owner_changes_survive_a_fault_at_every_operation() {
+    let setup = |h: &Harness| {
+        let t = h.token("alice");
+        h.token("bob");
+        h.publish_ok(&t, "owned", "1.0.0");
+        t
+    };
+    let owners = |h: &Harness, t: &str| -> Vec<String> {
+        let v = h.get("/api/v1/crates/owned/owners", Some(t)).json();
+        v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["login"].as_str().unwrap().to_string())
+            .collect()
+    };
+    every_fault(
+        "owner add",
+        "owned",
+        &setup,
+        &|h, t| {
+            h.send(
+                "PUT",
+                "/api/v1/crates/owned/owners",
+                Some(t),
+                br#"{"users":["bob"]}"#.to_vec(),
+            )
+        },
+        &|h, t| assert_eq!(owners(h, t), ["alice", "bob"]),
+    );
+    every_fault(
+        "owner remove",
+        "owned",
+        &|h| {
+            let t = setup(h);
+            assert_eq!(
+                h.send(
+                    "PUT",
+                    "/api/v1/crates/owned/owners",
+                    Some(&t),
+                    br#"{"users":["bob"]}"#.to_vec()
+                )
+                .status,
+                200
+            );
+            t
+        },
+        &|h, t| {
+            h.send(
+                "DELETE",
+                "/api/v1/crates/owned/owners",
+                Some(t),
+                br#"{"users":["bob"]}"#.to_vec(),
+            )
+        },
+        &|h, t| assert_eq!(owners(h, t), ["alice"]),
+    );
+}
