@@ -758,3 +758,74 @@ fn dev_script_prints_the_index_url_and_stops_on_sigterm() {
         "wrangler still listening after SIGTERM"
     );
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn verify_reports_kv_drift_and_reindex_repairs_it() {
+    let s = srv();
+    let c = Cargo::new("drift", Some(alice()));
+    for n in ["e2e-drift-a", "e2e-drift-b"] {
+        c.ok(
+            &lib(n, "1.0.0", "", ""),
+            &["publish", "--registry", "local", "--allow-dirty"],
+        );
+    }
+    let good_a = index_line("e2e-drift-a", "1.0.0");
+    let kv = |args: &[&str]| {
+        let st = Command::new(wrangler())
+            .args(["kv", "key"])
+            .args(args)
+            .args(["--binding", "INDEX", "--local", "--persist-to"])
+            .arg(&s.state)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{}", both(&st));
+    };
+    // Corrupt one file (written without the registry's metadata), delete another.
+    kv(&["put", "e2/e-/e2e-drift-a", "{\"garbage\":true}\n"]);
+    kv(&["delete", "e2/e-/e2e-drift-b"]);
+    let verify = |deep: bool| {
+        let mut a = vec!["verify"];
+        if deep {
+            a.push("--deep");
+        }
+        Command::new(root().join("scripts/admin"))
+            .args(&a)
+            .env("STATE_DIR", &s.state)
+            .output()
+            .unwrap()
+    };
+    let out = verify(false);
+    let text = both(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "verify reports drift with a failing status:\n{text}"
+    );
+    assert!(
+        text.contains("DRIFT `e2e-drift-a`") && text.contains("no ETag metadata"),
+        "{text}"
+    );
+    assert!(
+        text.contains("DRIFT `e2e-drift-b`") && text.contains("missing"),
+        "{text}"
+    );
+    // verify changes nothing: a second run finds the same drift.
+    assert_eq!(both(&verify(false)), text);
+    // The Worker never serves a file it did not write (no ETag metadata): it
+    // renders from D1 instead, and stores the good file.
+    let path = format!("{}/index/e2/e-/e2e-drift-a", s.base);
+    let (status, _, body) = curl(&["-H", &format!("Authorization: {}", alice()), &path]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(body.trim_end()).unwrap(),
+        good_a
+    );
+    admin(&["reindex"]);
+    let out = verify(true);
+    assert!(out.status.success(), "after reindex:\n{}", both(&out));
+    assert!(both(&out).contains("0 drifted"));
+    assert_eq!(index_line("e2e-drift-a", "1.0.0"), good_a);
+    assert_eq!(index_line("e2e-drift-b", "1.0.0")["name"], "e2e-drift-b");
+}

@@ -39,6 +39,7 @@ mod cli {
   token list <login>
   token revoke <id>
   reindex [<crate>]
+  verify [--deep]                            (report index drift from the database; changes nothing)
 Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
 
     /// Where commands act.
@@ -186,6 +187,8 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             ["token", "create", ..] => token_create(&t, args[2..].to_vec()),
             ["token", "list", login] => token_list(&t, login),
             ["token", "revoke", id] => token_revoke(&t, id),
+            ["verify"] => verify(&t, false),
+            ["verify", "--deep"] => verify(&t, true),
             ["reindex"] => reindex(&t, None),
             ["reindex", name] => reindex(&t, Some(name)),
             _ => Err(USAGE.into()),
@@ -419,21 +422,136 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         Ok(())
     }
 
+    /// Every version of every crate, read in one statement, by crate.
+    fn all_versions(
+        t: &Target,
+    ) -> Result<std::collections::HashMap<i64, Vec<VersionRecord>>, String> {
+        let mut by_crate: std::collections::HashMap<i64, Vec<VersionRecord>> =
+            std::collections::HashMap::new();
+        for r in t.d1(sql::ALL_VERSIONS, &[])? {
+            let v = version_row(&r, i(&r, "crate_id").unwrap_or(0));
+            by_crate.entry(v.crate_id).or_default().push(v);
+        }
+        Ok(by_crate)
+    }
+
+    fn version_row(r: &Value, crate_id: i64) -> VersionRecord {
+        VersionRecord {
+            id: i(r, "id").unwrap_or(0),
+            crate_id,
+            num: s(r, "num"),
+            num_no_build: s(r, "num_no_build"),
+            cksum: s(r, "cksum"),
+            yanked: i(r, "yanked").unwrap_or(0) != 0,
+            pubtime: i(r, "pubtime").unwrap_or(0),
+            entry: s(r, "entry"),
+        }
+    }
+
     fn versions_of(t: &Target, crate_id: i64) -> Result<Vec<VersionRecord>, String> {
         let rows = t.d1(sql::VERSIONS_OF_CRATE, &[Lit::Int(crate_id)])?;
-        Ok(rows
-            .iter()
-            .map(|r| VersionRecord {
-                id: i(r, "id").unwrap_or(0),
-                crate_id,
-                num: s(r, "num"),
-                num_no_build: s(r, "num_no_build"),
-                cksum: s(r, "cksum"),
-                yanked: i(r, "yanked").unwrap_or(0) != 0,
-                pubtime: i(r, "pubtime").unwrap_or(0),
-                entry: s(r, "entry"),
-            })
-            .collect())
+        Ok(rows.iter().map(|r| version_row(r, crate_id)).collect())
+    }
+
+    /// Compares every crate's index file in KV with a fresh render from the
+    /// database: missing, stale (ETag or, with `--deep`, bytes differ) or
+    /// orphaned (no such crate). Exits non-zero when anything drifted.
+    fn verify(t: &Target, deep: bool) -> Result<(), String> {
+        let crates = t.d1(sql::ALL_CRATES, &[])?;
+        let mut a: Vec<String> = vec![
+            "kv".into(),
+            "key".into(),
+            "list".into(),
+            "--binding".into(),
+            "INDEX".into(),
+        ];
+        a.extend(t.location_args());
+        let listed: Value = serde_json::from_str(t.wrangler(&a)?.trim())
+            .map_err(|e| format!("unexpected output from wrangler kv key list: {e}"))?;
+        let keys = listed.as_array().cloned().unwrap_or_default();
+        let etag_of = |key: &str| {
+            keys.iter()
+                .find(|k| k["name"] == key)
+                .map(|k| k["metadata"]["etag"].as_str().map(str::to_string))
+        };
+        let mut drift = 0;
+        let mut expected_keys = Vec::new();
+        let versions = all_versions(t)?;
+        // With --deep, every stored file in one `kv bulk get`.
+        let stored: Option<Value> = if deep {
+            let names: Vec<&str> = keys.iter().filter_map(|k| k["name"].as_str()).collect();
+            let file = std::env::temp_dir().join(format!("verify-{}.json", std::process::id()));
+            std::fs::write(
+                &file,
+                serde_json::to_vec(&names).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            let mut g: Vec<String> = vec!["kv".into(), "bulk".into(), "get".into()];
+            g.push(file.display().to_string());
+            g.extend(["--binding".into(), "INDEX".into()]);
+            g.extend(t.location_args());
+            let out = t.wrangler(&g);
+            let _ = std::fs::remove_file(&file);
+            Some(
+                serde_json::from_str(out?.trim())
+                    .map_err(|e| format!("unexpected output from wrangler kv bulk get: {e}"))?,
+            )
+        } else {
+            None
+        };
+        let none = Vec::new();
+        for c in &crates {
+            let (Some(id), name) = (i(c, "id"), s(c, "name")) else {
+                continue;
+            };
+            let key =
+                index_path(&name).ok_or_else(|| format!("crate `{name}` has no index path"))?;
+            let (rendered, _) = render_versions(versions.get(&id).unwrap_or(&none))
+                .map_err(|e| format!("{e:?}"))?;
+            expected_keys.push(key.clone());
+            let problem = match etag_of(&key) {
+                None => Some("missing from the index store".to_string()),
+                Some(None) => {
+                    Some("has no ETag metadata (not written by the registry)".to_string())
+                }
+                Some(Some(etag)) if etag != rendered.etag => Some(format!(
+                    "is stale (ETag {etag}, expected {})",
+                    rendered.etag
+                )),
+                Some(Some(_)) if deep => {
+                    let body = stored
+                        .as_ref()
+                        .and_then(|m| m[key.as_str()]["value"].as_str());
+                    (body != Some(rendered.body.as_str()))
+                        .then(|| "has the right ETag but different bytes".to_string())
+                }
+                Some(Some(_)) => None,
+            };
+            if let Some(p) = problem {
+                drift += 1;
+                println!("DRIFT `{name}` ({key}) {p}");
+            }
+        }
+        for k in &keys {
+            let name = k["name"].as_str().unwrap_or("");
+            if !expected_keys.iter().any(|e| e == name) {
+                drift += 1;
+                println!("DRIFT {name} is in the index store but no crate has that path");
+            }
+        }
+        println!(
+            "{} crates checked{}, {drift} drifted",
+            crates.len(),
+            if deep { " (deep)" } else { "" }
+        );
+        if drift > 0 {
+            println!(
+                "repair with: scripts/admin{} reindex",
+                if t.remote { " --remote" } else { "" }
+            );
+            std::process::exit(1);
+        }
+        Ok(())
     }
 
     fn reindex(t: &Target, only: Option<&str>) -> Result<(), String> {
@@ -452,6 +570,10 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         }
         let mut bulk = Vec::new();
         let mut marks = Vec::new();
+        let mut versions = match only {
+            Some(_) => std::collections::HashMap::new(),
+            None => all_versions(t)?,
+        };
         for c in &crates {
             let (Some(id), Some(rev)) = (i(c, "id"), i(c, "rev")) else {
                 continue;
@@ -459,8 +581,12 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             let name = s(c, "name");
             let key =
                 index_path(&name).ok_or_else(|| format!("crate `{name}` has no index path"))?;
-            let (rendered, max) =
-                render_versions(&versions_of(t, id)?).map_err(|e| format!("{e:?}"))?;
+            let vs = match versions.remove(&id) {
+                Some(v) => v,
+                None if only.is_some() => versions_of(t, id)?,
+                None => Vec::new(),
+            };
+            let (rendered, max) = render_versions(&vs).map_err(|e| format!("{e:?}"))?;
             bulk.push(serde_json::json!({
                 "key": key,
                 "value": rendered.body,

@@ -21,3 +21,4 @@ pub const MARK_INDEXED: &str =
     "UPDATE crates SET indexed_rev = ?2, max_version = ?3 WHERE id = ?1 AND indexed_rev <= ?2";
 pub const INSERT_LINK: &str = "INSERT INTO user_links (hash, user_id, purpose, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const USER_BY_LOGIN: &str = "SELECT id, is_admin, disabled FROM users WHERE login = ?1";
+pub const ALL_VERSIONS: &str = "SELECT id, crate_id, num, num_no_build, cksum, yanked, pubtime, entry FROM versions ORDER BY crate_id, id";
