@@ -3,6 +3,8 @@
 //! `-Z registry-auth` setup). Needs the Worker built and Node 22 on PATH;
 //! `scripts/test` provides both and runs these with `--ignored`.
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -828,4 +830,120 @@ fn verify_reports_kv_drift_and_reindex_repairs_it() {
     assert!(both(&out).contains("0 drifted"));
     assert_eq!(index_line("e2e-drift-a", "1.0.0"), good_a);
     assert_eq!(index_line("e2e-drift-b", "1.0.0")["name"], "e2e-drift-b");
+}
+
+/// A publish body (no cargo involved) for concurrency tests; `salt` makes
+/// the bytes differ.
+fn raw_publish_body(name: &str, vers: &str, salt: &str) -> Vec<u8> {
+    common::CrateSpec::new(name, vers)
+        .file("salt.txt", salt.as_bytes())
+        .body()
+}
+
+/// PUTs publish bodies all at once (one curl process each); returns
+/// (status, body) per request.
+fn publish_in_parallel(bodies: Vec<Vec<u8>>) -> Vec<(u16, String)> {
+    let s = srv();
+    let dir = work().join("parallel");
+    std::fs::create_dir_all(&dir).unwrap();
+    let handles: Vec<_> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let f = dir.join(format!("{}-{i}.body", std::process::id()));
+            std::fs::write(&f, b).unwrap();
+            let url = format!("{}/api/v1/crates/new", s.base);
+            let auth = format!("Authorization: {}", alice());
+            std::thread::spawn(move || {
+                let (status, _, body) = curl(&[
+                    "-X",
+                    "PUT",
+                    "-H",
+                    &auth,
+                    "--data-binary",
+                    &format!("@{}", f.display()),
+                    &url,
+                ]);
+                (status, body)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn concurrent_publishes_on_real_d1_lose_nothing_and_one_duplicate_wins() {
+    let s = srv();
+    let first = publish_in_parallel(vec![raw_publish_body("e2e-busy", "0.0.1", "seed")]);
+    assert_eq!(first[0].0, 200, "{:?}", first[0]);
+    let bodies: Vec<Vec<u8>> = (1..=20)
+        .map(|i| raw_publish_body("e2e-busy", &format!("1.0.{i}"), "x"))
+        .collect();
+    let expected: Vec<(String, String)> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let jl = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
+            (
+                format!("1.0.{}", i + 1),
+                edge_registry::protocol::index::sha256_hex(&b[8 + jl..]),
+            )
+        })
+        .collect();
+    for (status, body) in publish_in_parallel(bodies) {
+        assert_eq!(status, 200, "{body}");
+    }
+    let auth = format!("Authorization: {}", alice());
+    let (_, _, index) = curl(&["-H", &auth, &format!("{}/index/e2/e-/e2e-busy", s.base)]);
+    let lines: Vec<serde_json::Value> = index
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        21,
+        "every acknowledged publish is in the index:\n{index}"
+    );
+    for (vers, cksum) in &expected {
+        let line = lines
+            .iter()
+            .find(|l| l["vers"] == vers.as_str())
+            .unwrap_or_else(|| panic!("{vers} missing"));
+        assert_eq!(line["cksum"], cksum.as_str());
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                &auth,
+                &format!("{}/dl/e2e-busy/{vers}/{cksum}", s.base),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            edge_registry::protocol::index::sha256_hex(&out.stdout),
+            *cksum,
+            "download of {vers} is byte-identical"
+        );
+    }
+    // Ten publishes of one version with different bytes: exactly one wins.
+    let same: Vec<Vec<u8>> = (0..10)
+        .map(|i| raw_publish_body("e2e-busy", "2.0.0", &format!("variant {i}")))
+        .collect();
+    let results = publish_in_parallel(same);
+    let wins = results.iter().filter(|(st, _)| *st == 200).count();
+    assert_eq!(wins, 1, "{results:?}");
+    for (st, body) in results.iter().filter(|(st, _)| *st != 200) {
+        assert_eq!(*st, 400, "{body}");
+        assert!(body.contains("already uploaded"), "{body}");
+    }
+    let (_, _, index) = curl(&["-H", &auth, &format!("{}/index/e2/e-/e2e-busy", s.base)]);
+    assert_eq!(index.lines().count(), 22);
+    assert_eq!(
+        index
+            .lines()
+            .filter(|l| l.contains("\"vers\":\"2.0.0\""))
+            .count(),
+        1
+    );
 }
