@@ -321,3 +321,24 @@ pub fn dep(name: &str, req: &str, kind: &str) -> Value {
 pub fn sha256_hex(b: &[u8]) -> String {
     edge_registry::protocol::index::sha256_hex(b)
 }
+
+/// A gzip tarball with raw headers, so hostile entries (`..`, absolute
+/// paths, links, devices) can be made.
+pub fn raw_tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, kind, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(*kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        if kind.is_symlink() || kind.is_hard_link() {
+            h.set_link_name("target").unwrap();
+        }
+        let name = &mut h.as_gnu_mut().unwrap().name;
+        name.fill(0);
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    gzip(&b.into_inner().unwrap())
+}
