@@ -20,10 +20,10 @@ fn limits() -> Limits {
 /// Framing, then metadata, then (when both parse) the tarball.
 pub fn publish_body(data: &[u8]) {
     let l = limits();
-    if let Ok(framed) = split_body(data, &l) {
-        if let Ok(valid) = parse_meta(framed.json, &["sparse+http://fuzz/index/".into()]) {
-            let _ = check_tarball(framed.tarball, &valid.meta.name, &valid.version.text, &l);
-        }
+    if let Ok(framed) = split_body(data, &l)
+        && let Ok(valid) = parse_meta(framed.json, &["sparse+http://fuzz/index/".into()])
+    {
+        let _ = check_tarball(framed.tarball, &valid.meta.name, &valid.version.text, &l);
     }
 }
 
