@@ -241,3 +241,144 @@ fn owner_changes_survive_a_fault_at_every_operation() {
         &|h, t| assert_eq!(owners(h, t), ["alice"]),
     );
 }
+
+/// A signed-in browser session (cookie, CSRF token) for a new user.
+fn web_session(h: &Harness, login: &str, admin: bool) -> (String, String) {
+    let secret = block_on(async {
+        let u = edge_registry::service::tokens::ensure_user(&h.app.store, login, admin, h.now)
+            .await
+            .unwrap();
+        edge_registry::service::accounts::create_link(&h.app, u.id, "password", None, h.now)
+            .await
+            .unwrap()
+    });
+    let body =
+        serde_json::to_vec(&serde_json::json!({"secret": secret, "password": "a good password"}))
+            .unwrap();
+    let r = block_on(h.send_async(
+        "POST",
+        "/web/api/set-password",
+        None,
+        &[("content-type", "application/json")],
+        body,
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, r.json()["csrf"].as_str().unwrap().to_string())
+}
+
+/// `s` is "cookie|csrf" or "cookie|csrf|id".
+fn web(h: &Harness, s: &str, method: &str, path: &str, body: &str) -> Resp {
+    let mut parts = s.split('|');
+    let (cookie, csrf) = (parts.next().unwrap(), parts.next().unwrap());
+    let hs = [
+        ("cookie", cookie),
+        ("x-csrf-token", csrf),
+        ("content-type", "application/json"),
+    ];
+    block_on(h.send_async(method, path, None, &hs, body.as_bytes().to_vec()))
+}
+
+fn tokens_of(h: &Harness, s: &str) -> Vec<serde_json::Value> {
+    web(h, s, "GET", "/web/api/tokens", "").json()["tokens"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn token_and_user_changes_survive_a_fault_at_every_operation() {
+    let session = |h: &Harness| {
+        let (c, t) = web_session(h, "root", true);
+        format!("{c}|{t}")
+    };
+    every_fault(
+        "token create",
+        "none",
+        &session,
+        &|h, s| {
+            let r = web(
+                h,
+                s,
+                "POST",
+                "/web/api/tokens",
+                r#"{"name":"ci","scopes":["read"]}"#,
+            );
+            // 201 is this route's success; report it as 200 to the harness.
+            Resp {
+                status: if r.status == 201 { 200 } else { r.status },
+                ..r
+            }
+        },
+        &|h, s| assert_eq!(tokens_of(h, s).len(), 1, "a failed create leaves no token"),
+    );
+    every_fault(
+        "token revoke",
+        "none",
+        &|h| {
+            let s = session(h);
+            assert_eq!(
+                web(
+                    h,
+                    &s,
+                    "POST",
+                    "/web/api/tokens",
+                    r#"{"name":"ci","scopes":["read"]}"#
+                )
+                .status,
+                201
+            );
+            format!("{s}|{}", tokens_of(h, &s)[0]["id"])
+        },
+        &|h, s| {
+            let id = s.rsplit('|').next().unwrap();
+            web(h, s, "DELETE", &format!("/web/api/tokens/{id}"), "")
+        },
+        &|h, s| assert_eq!(tokens_of(h, s)[0]["status"], "revoked"),
+    );
+    every_fault(
+        "disable user",
+        "none",
+        &|h| {
+            let s = session(h);
+            web_session(h, "bob", false);
+            let users = web(h, &s, "GET", "/web/api/users", "").json();
+            let bob = users["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["login"] == "bob")
+                .unwrap()["id"]
+                .as_i64()
+                .unwrap();
+            format!("{s}|{bob}")
+        },
+        &|h, s| {
+            let bob = s.rsplit('|').next().unwrap();
+            web(
+                h,
+                s,
+                "POST",
+                &format!("/web/api/users/{bob}/disabled"),
+                r#"{"value":true}"#,
+            )
+        },
+        &|h, s| {
+            let users = web(h, s, "GET", "/web/api/users", "").json();
+            let bob = users["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["login"] == "bob")
+                .unwrap()
+                .clone();
+            assert_eq!(bob["disabled"], true);
+        },
+    );
+}
