@@ -947,3 +947,126 @@ fn concurrent_publishes_on_real_d1_lose_nothing_and_one_duplicate_wins() {
         1
     );
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn backup_and_restore_round_trip() {
+    let s = srv();
+    let c = Cargo::new("backup", Some(alice()));
+    c.ok(
+        &lib("e2e-backed", "1.0.0", "", ""),
+        &["publish", "--registry", "local", "--allow-dirty"],
+    );
+    c.ok(
+        &lib("e2e-backed", "1.1.0", "", ""),
+        &["publish", "--registry", "local", "--allow-dirty"],
+    );
+    c.ok(
+        &work().join("pkgs"),
+        &[
+            "yank",
+            "--version",
+            "1.0.0",
+            "e2e-backed",
+            "--registry",
+            "local",
+        ],
+    );
+    let token = new_token("carol");
+    let archive = work().join("backup.tar.gz");
+    admin(&["backup", archive.to_str().unwrap()]);
+
+    // Restore into an empty state and serve it with a second wrangler dev.
+    let state = work().join("restored-state");
+    let run_admin = |args: &[&str]| {
+        Command::new(root().join("scripts/admin"))
+            .args(args)
+            .env("STATE_DIR", &state)
+            .output()
+            .unwrap()
+    };
+    let out = run_admin(&["restore", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", both(&out));
+    let again = run_admin(&["restore", archive.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(both(&again).contains("not empty"), "{}", both(&again));
+    let port = free_port();
+    let restored = format!("http://127.0.0.1:{port}");
+    let script = format!(
+        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > /dev/null 2>&1 & W=$!; \
+         while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null && [ ! -e \"$STOP\" ]; do sleep 1; done; kill -TERM -- -$$"
+    );
+    let stop = work().join("stop-restored");
+    #[allow(clippy::zombie_processes)]
+    Command::new("setsid")
+        .args(["bash", "-c", &script])
+        .env("WRANGLER", wrangler())
+        .env("STATE", &state)
+        .env("STOP", &stop)
+        .env("TEST_PID", std::process::id().to_string())
+        .env("SKIP_BUILD", "1")
+        .current_dir(root())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while curl(&[&format!("{restored}/index/config.json")]).0 != 401 {
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "restored registry did not start"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The same token works; index files and blobs are identical.
+    let auth = format!("Authorization: {token}");
+    let crates = String::from_utf8(
+        Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                &auth,
+                &format!("{}/api/v1/crates?q=&per_page=100", s.base),
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let crates: serde_json::Value = serde_json::from_str(&crates).unwrap();
+    let names: Vec<String> = crates["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == "e2e-backed"), "{names:?}");
+    let mut compared = 0;
+    for name in &names {
+        let path = edge_registry::protocol::names::index_path(name).unwrap();
+        let (st_a, _, a) = curl(&["-H", &auth, &format!("{}/index/{path}", s.base)]);
+        let (st_b, _, b) = curl(&["-H", &auth, &format!("{restored}/index/{path}")]);
+        assert_eq!((st_a, st_b), (200, 200), "{name}");
+        assert_eq!(a, b, "index file of {name} differs after restore");
+        for line in b.lines() {
+            let l: serde_json::Value = serde_json::from_str(line).unwrap();
+            let (vers, ck) = (l["vers"].as_str().unwrap(), l["cksum"].as_str().unwrap());
+            let dl = Command::new("curl")
+                .args([
+                    "-s",
+                    "-H",
+                    &auth,
+                    &format!("{restored}/dl/{name}/{vers}/{ck}"),
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(
+                edge_registry::protocol::index::sha256_hex(&dl.stdout),
+                ck,
+                "blob of {name}@{vers}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 2);
+    assert_eq!(index_line("e2e-backed", "1.0.0")["yanked"], true);
+    std::fs::write(&stop, "").unwrap();
+}

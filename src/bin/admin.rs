@@ -39,6 +39,8 @@ mod cli {
   token list <login>
   token revoke <id>
   reindex [<crate>]
+  backup <file>                             (database rows and .crate blobs, as a .tar.gz)
+  restore <file> [--force]                  (into an empty registry; --force allows a non-empty one)
   verify [--deep]                            (report index drift from the database; changes nothing)
 Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
 
@@ -187,6 +189,9 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             ["token", "create", ..] => token_create(&t, args[2..].to_vec()),
             ["token", "list", login] => token_list(&t, login),
             ["token", "revoke", id] => token_revoke(&t, id),
+            ["backup", file] => backup(&t, file),
+            ["restore", file] => restore(&t, file, false),
+            ["restore", file, "--force"] | ["restore", "--force", file] => restore(&t, file, true),
             ["verify"] => verify(&t, false),
             ["verify", "--deep"] => verify(&t, true),
             ["reindex"] => reindex(&t, None),
@@ -451,6 +456,193 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     fn versions_of(t: &Target, crate_id: i64) -> Result<Vec<VersionRecord>, String> {
         let rows = t.d1(sql::VERSIONS_OF_CRATE, &[Lit::Int(crate_id)])?;
         Ok(rows.iter().map(|r| version_row(r, crate_id)).collect())
+    }
+
+    /// Tables in a backup, in the order a restore inserts them.
+    const BACKUP_TABLES: &[&str] = &[
+        "users",
+        "tokens",
+        "crates",
+        "versions",
+        "owners",
+        "dependencies",
+        "audit",
+    ];
+
+    fn bucket(t: &Target) -> String {
+        let conf = std::fs::read_to_string(format!("{}/wrangler.toml", t.root)).unwrap_or_default();
+        conf.lines()
+            .find_map(|l| l.trim().strip_prefix("bucket_name"))
+            .and_then(|l| l.split('"').nth(1))
+            .unwrap_or("edge-registry-crates")
+            .to_string()
+    }
+
+    fn run_tar(args: &[&str]) -> Result<(), String> {
+        let st = Command::new("tar")
+            .args(args)
+            .status()
+            .map_err(|e| format!("cannot run tar: {e}"))?;
+        if st.success() {
+            Ok(())
+        } else {
+            Err(format!("tar {args:?} failed"))
+        }
+    }
+
+    /// Writes every table's rows (as JSON) and every `.crate` blob into a
+    /// .tar.gz archive.
+    fn backup(t: &Target, file: &str) -> Result<(), String> {
+        let dir = std::env::temp_dir().join(format!("backup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("blobs")).map_err(|e| e.to_string())?;
+        let mut tables = serde_json::Map::new();
+        for table in BACKUP_TABLES {
+            let rows = t.d1(&format!("SELECT * FROM {table} ORDER BY rowid"), &[])?;
+            println!("{table}: {} rows", rows.len());
+            tables.insert((*table).to_string(), Value::Array(rows));
+        }
+        std::fs::write(
+            dir.join("database.json"),
+            serde_json::to_vec(&tables).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let sums = t.d1("SELECT DISTINCT cksum FROM versions", &[])?;
+        let bucket = bucket(t);
+        for r in &sums {
+            let ck = s(r, "cksum");
+            let mut a: Vec<String> = vec!["r2".into(), "object".into(), "get".into()];
+            a.push(format!("{bucket}/crates/{ck}.crate"));
+            a.push("--file".into());
+            a.push(
+                dir.join("blobs")
+                    .join(format!("{ck}.crate"))
+                    .display()
+                    .to_string(),
+            );
+            a.extend(t.location_args());
+            t.wrangler(&a)?;
+            let bytes = std::fs::read(dir.join("blobs").join(format!("{ck}.crate")))
+                .map_err(|e| e.to_string())?;
+            if edge_registry::protocol::index::sha256_hex(&bytes) != ck {
+                return Err(format!(
+                    "blob {ck} does not match its checksum; backup aborted"
+                ));
+            }
+        }
+        println!("blobs: {} (checksums verified)", sums.len());
+        run_tar(&["czf", file, "-C", &dir.display().to_string(), "."])?;
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("backup written to {file}");
+        Ok(())
+    }
+
+    fn lit_of(v: &Value) -> Option<Lit<'_>> {
+        match v {
+            Value::Null => Some(Lit::Null),
+            Value::String(s) => Some(Lit::Text(s)),
+            Value::Number(n) => n.as_i64().map(Lit::Int),
+            Value::Bool(b) => Some(Lit::Int(i64::from(*b))),
+            _ => None,
+        }
+    }
+
+    /// Restores a backup into an empty registry: rows, blobs, then the
+    /// index files rendered from the rows.
+    fn restore(t: &Target, file: &str, force: bool) -> Result<(), String> {
+        let count = t.d1(
+            "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM crates) AS n",
+            &[],
+        )?;
+        if !force && count.first().and_then(|r| i(r, "n")).unwrap_or(0) > 0 {
+            return Err("this registry is not empty; restore into an empty one, or pass --force to merge into it".into());
+        }
+        let dir = std::env::temp_dir().join(format!("restore-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        run_tar(&["xzf", file, "-C", &dir.display().to_string()])?;
+        let db: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("database.json")).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("damaged backup: {e}"))?;
+        let mut sql = String::new();
+        for table in BACKUP_TABLES {
+            for row in db[*table].as_array().cloned().unwrap_or_default() {
+                let Some(obj) = row.as_object() else { continue };
+                let cols: Vec<&String> = obj.keys().collect();
+                let marks: Vec<String> = (1..=cols.len()).map(|n| format!("?{n}")).collect();
+                let lits: Option<Vec<Lit>> = obj.values().map(lit_of).collect();
+                let lits = lits.ok_or_else(|| format!("damaged backup: a value in {table}"))?;
+                let cols_sql = cols
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sql.push_str(&bind(
+                    &format!(
+                        "INSERT INTO {table} ({cols_sql}) VALUES ({});\n",
+                        marks.join(", ")
+                    ),
+                    &lits,
+                ));
+            }
+            if *table == "versions" {
+                // Inserting versions fired the publish trigger: put the crate
+                // rows and the audit log back exactly as they were.
+                for c in db["crates"].as_array().cloned().unwrap_or_default() {
+                    let fields = [
+                        "rev",
+                        "updated_at",
+                        "description",
+                        "keywords",
+                        "max_version",
+                    ];
+                    let lits: Vec<Lit> = fields
+                        .iter()
+                        .map(|f| lit_of(&c[*f]).unwrap_or(Lit::Null))
+                        .collect();
+                    let mut all = lits;
+                    all.push(lit_of(&c["id"]).unwrap_or(Lit::Null));
+                    sql.push_str(&bind("UPDATE crates SET rev = ?1, updated_at = ?2, description = ?3, keywords = ?4, max_version = ?5, indexed_rev = 0 WHERE id = ?6;\n", &all));
+                }
+                sql.push_str("DELETE FROM audit;\n");
+            }
+        }
+        let sql_file = dir.join("restore.sql");
+        std::fs::write(&sql_file, &sql).map_err(|e| e.to_string())?;
+        let mut a: Vec<String> = vec![
+            "d1".into(),
+            "execute".into(),
+            "DB".into(),
+            "--file".into(),
+            sql_file.display().to_string(),
+        ];
+        a.extend(t.location_args());
+        t.wrangler(&a)?;
+        let bucket = bucket(t);
+        let mut blobs = 0;
+        for e in std::fs::read_dir(dir.join("blobs")).map_err(|e| e.to_string())? {
+            let p = e.map_err(|e| e.to_string())?.path();
+            let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let mut a: Vec<String> = vec![
+                "r2".into(),
+                "object".into(),
+                "put".into(),
+                format!("{bucket}/crates/{name}"),
+            ];
+            a.extend(["--file".into(), p.display().to_string()]);
+            a.extend(t.location_args());
+            t.wrangler(&a)?;
+            blobs += 1;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        println!(
+            "restored {} tables and {blobs} blobs; rendering the index",
+            BACKUP_TABLES.len()
+        );
+        reindex(t, None)
     }
 
     /// Compares every crate's index file in KV with a fresh render from the

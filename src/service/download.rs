@@ -7,7 +7,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::AppError;
 use crate::protocol::names::canonical;
 use crate::protocol::version::printable;
-use crate::store::{BlobStore, blob_key};
+use crate::store::{BlobStore, CrateStore as _, blob_key};
 
 fn missing(name: &str, version: &str) -> AppError {
     AppError::NotFound(format!(
@@ -40,7 +40,20 @@ pub async fn by_checksum<S: Stores>(
         .get_blob(&blob_key(cksum))
         .await?
         .ok_or_else(|| missing(name, version))?;
-    if canonical(&blob.meta.name) != canonical(name) || blob.meta.version != version {
+    if blob.meta.name.is_empty() {
+        // A blob without its metadata (restored from a backup): the
+        // database must have this exact crate, version and checksum.
+        let c = app
+            .store
+            .db()
+            .crate_by_canon(&canonical(name))
+            .await?
+            .ok_or_else(|| missing(name, version))?;
+        let v = app.store.db().version_by_cksum(c.id, cksum).await?;
+        if v.is_none_or(|v| v.num != version) {
+            return Err(missing(name, version));
+        }
+    } else if canonical(&blob.meta.name) != canonical(name) || blob.meta.version != version {
         return Err(missing(name, version));
     }
     Ok(blob.bytes)
