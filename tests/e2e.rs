@@ -92,56 +92,61 @@ fn server() -> &'static Server {
 }
 
 fn start() -> Server {
-    {
-        let dir = work();
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let state = dir.join("state");
-        let port = free_port();
-        let st = Command::new(wrangler())
-            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-            .arg(&state)
-            .current_dir(root())
-            .stdout(Stdio::null())
-            .status()
-            .expect("wrangler runs");
-        assert!(st.success(), "migrations apply failed");
-        // wrangler runs in its own process group, watched by a shell that
-        // ends the group when this test process exits (even on panic).
-        let script = format!(
-            "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > \"$LOG\" 2>&1 & W=$!; \
-             while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null; do sleep 1; done; kill -TERM -- -$$"
-        );
-        // Never waited on: the watcher outlives nothing but this process.
-        #[allow(clippy::zombie_processes)]
-        Command::new("setsid")
-            .args(["bash", "-c", &script])
-            .env("WRANGLER", wrangler())
-            .env("STATE", &state)
-            .env("LOG", dir.join("wrangler.log"))
-            .env("TEST_PID", std::process::id().to_string())
-            .env("SKIP_BUILD", "1")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("X_LOCAL_OBSERVABILITY", "false")
-            .current_dir(root())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("wrangler dev starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        loop {
-            let (status, _, _) = curl(&[&format!("{base}/index/config.json")]);
-            if status == 401 {
-                break;
-            }
-            if start.elapsed() > Duration::from_secs(90) {
-                let log = std::fs::read_to_string(dir.join("wrangler.log")).unwrap_or_default();
-                panic!("wrangler dev did not come up (last status {status}):\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(300));
+    let dir = work();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+    let base = spawn_registry(&state);
+    Server { base, state }
+}
+
+/// Applies the migrations to `state` and serves it with wrangler dev on a
+/// free port; returns the base URL once it answers.
+fn spawn_registry(state: &Path) -> String {
+    let port = free_port();
+    let st = Command::new(wrangler())
+        .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+        .arg(state)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .status()
+        .expect("wrangler runs");
+    assert!(st.success(), "migrations apply failed");
+    let log = state.with_extension("log");
+    // wrangler runs in its own process group, watched by a shell that
+    // ends the group when this test process exits (even on panic).
+    let script = format!(
+        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > \"$LOG\" 2>&1 & W=$!; \
+         while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null; do sleep 1; done; kill -TERM -- -$$"
+    );
+    // Never waited on: the watcher outlives nothing but this process.
+    #[allow(clippy::zombie_processes)]
+    Command::new("setsid")
+        .args(["bash", "-c", &script])
+        .env("WRANGLER", wrangler())
+        .env("STATE", state)
+        .env("LOG", &log)
+        .env("TEST_PID", std::process::id().to_string())
+        .env("SKIP_BUILD", "1")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("X_LOCAL_OBSERVABILITY", "false")
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("wrangler dev starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    loop {
+        let (status, _, _) = curl(&[&format!("{base}/index/config.json")]);
+        if status == 401 {
+            return base;
         }
-        Server { base, state }
+        if start.elapsed() > Duration::from_secs(90) {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("wrangler dev did not come up (last status {status}):\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(300));
     }
 }
 
@@ -170,14 +175,17 @@ impl Cargo {
     }
 
     fn with_config(name: &str, token: Option<&str>, extra: &str) -> Cargo {
-        let s = srv();
+        Self::for_base(&srv().base, name, token, extra)
+    }
+
+    fn for_base(base: &str, name: &str, token: Option<&str>, extra: &str) -> Cargo {
         let home = work().join("homes").join(name);
         std::fs::create_dir_all(&home).unwrap();
         std::fs::write(
             home.join("config.toml"),
             format!(
                 "[registries.local]\nindex = \"sparse+{}/index/\"\n{extra}\n[net]\nretry = 2\n[term]\ncolor = \"never\"\n",
-                s.base
+                base
             ),
         )
         .unwrap();
@@ -951,14 +959,47 @@ fn concurrent_publishes_on_real_d1_lose_nothing_and_one_duplicate_wins() {
 #[test]
 #[ignore = "needs wrangler dev; run by scripts/test"]
 fn backup_and_restore_round_trip() {
-    let s = srv();
-    let c = Cargo::new("backup", Some(alice()));
+    // Its own registry, so no other test changes it between backup and
+    // comparison.
+    srv();
+    let src_state = work().join("backup-src");
+    let src = spawn_registry(&src_state);
+    let admin_at = |state: &Path, args: &[&str]| {
+        let out = Command::new(root().join("scripts/admin"))
+            .args(args)
+            .env("STATE_DIR", state)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            both(&out),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, log, out) = admin_at(&src_state, &["token", "create", "carol"]);
+    assert!(ok, "{log}");
+    let token = out.lines().last().unwrap().trim().to_string();
+    let c = Cargo::for_base(
+        &src,
+        "backup",
+        Some(&token),
+        "credential-provider = \"cargo:token\"\n",
+    );
     c.ok(
         &lib("e2e-backed", "1.0.0", "", ""),
         &["publish", "--registry", "local", "--allow-dirty"],
     );
     c.ok(
         &lib("e2e-backed", "1.1.0", "", ""),
+        &["publish", "--registry", "local", "--allow-dirty"],
+    );
+    c.ok(
+        &lib(
+            "e2e-backed-dep",
+            "0.1.0",
+            "[dependencies]\ne2e-backed = { version = \"1\", registry = \"local\" }\n",
+            "",
+        ),
         &["publish", "--registry", "local", "--allow-dirty"],
     );
     c.ok(
@@ -972,77 +1013,24 @@ fn backup_and_restore_round_trip() {
             "local",
         ],
     );
-    let token = new_token("carol");
     let archive = work().join("backup.tar.gz");
-    admin(&["backup", archive.to_str().unwrap()]);
+    let (ok, log, _) = admin_at(&src_state, &["backup", archive.to_str().unwrap()]);
+    assert!(ok, "{log}");
 
-    // Restore into an empty state and serve it with a second wrangler dev.
     let state = work().join("restored-state");
-    let run_admin = |args: &[&str]| {
-        Command::new(root().join("scripts/admin"))
-            .args(args)
-            .env("STATE_DIR", &state)
-            .output()
-            .unwrap()
-    };
-    let out = run_admin(&["restore", archive.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", both(&out));
-    let again = run_admin(&["restore", archive.to_str().unwrap()]);
-    assert!(!again.status.success());
-    assert!(both(&again).contains("not empty"), "{}", both(&again));
-    let port = free_port();
-    let restored = format!("http://127.0.0.1:{port}");
-    let script = format!(
-        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > /dev/null 2>&1 & W=$!; \
-         while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null && [ ! -e \"$STOP\" ]; do sleep 1; done; kill -TERM -- -$$"
-    );
-    let stop = work().join("stop-restored");
-    #[allow(clippy::zombie_processes)]
-    Command::new("setsid")
-        .args(["bash", "-c", &script])
-        .env("WRANGLER", wrangler())
-        .env("STATE", &state)
-        .env("STOP", &stop)
-        .env("TEST_PID", std::process::id().to_string())
-        .env("SKIP_BUILD", "1")
-        .current_dir(root())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while curl(&[&format!("{restored}/index/config.json")]).0 != 401 {
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "restored registry did not start"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    std::fs::create_dir_all(&state).unwrap();
+    let (ok, log, _) = admin_at(&state, &["restore", archive.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    let (ok, log, _) = admin_at(&state, &["restore", archive.to_str().unwrap()]);
+    assert!(!ok && log.contains("not empty"), "{log}");
+    let restored = spawn_registry(&state);
+
     // The same token works; index files and blobs are identical.
     let auth = format!("Authorization: {token}");
-    let crates = String::from_utf8(
-        Command::new("curl")
-            .args([
-                "-s",
-                "-H",
-                &auth,
-                &format!("{}/api/v1/crates?q=&per_page=100", s.base),
-            ])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let crates: serde_json::Value = serde_json::from_str(&crates).unwrap();
-    let names: Vec<String> = crates["crates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    assert!(names.iter().any(|n| n == "e2e-backed"), "{names:?}");
     let mut compared = 0;
-    for name in &names {
+    for name in ["e2e-backed", "e2e-backed-dep"] {
         let path = edge_registry::protocol::names::index_path(name).unwrap();
-        let (st_a, _, a) = curl(&["-H", &auth, &format!("{}/index/{path}", s.base)]);
+        let (st_a, _, a) = curl(&["-H", &auth, &format!("{src}/index/{path}")]);
         let (st_b, _, b) = curl(&["-H", &auth, &format!("{restored}/index/{path}")]);
         assert_eq!((st_a, st_b), (200, 200), "{name}");
         assert_eq!(a, b, "index file of {name} differs after restore");
@@ -1066,7 +1054,15 @@ fn backup_and_restore_round_trip() {
             compared += 1;
         }
     }
-    assert!(compared >= 2);
-    assert_eq!(index_line("e2e-backed", "1.0.0")["yanked"], true);
-    std::fs::write(&stop, "").unwrap();
+    assert_eq!(compared, 3);
+    let owners = Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            &auth,
+            &format!("{restored}/api/v1/crates/e2e-backed/owners"),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&owners.stdout).contains("carol"));
 }

@@ -140,6 +140,35 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 .cloned()
                 .unwrap_or_default())
         }
+
+        /// Runs several read statements in one call (one batch, so they
+        /// see one state of the database); the rows of each.
+        fn d1_many(&self, sqls: &[String]) -> Result<Vec<Vec<Value>>, String> {
+            let mut a: Vec<String> =
+                vec!["d1".into(), "execute".into(), "DB".into(), "--json".into()];
+            a.extend(self.location_args());
+            a.push("--command".into());
+            a.push(sqls.join("; "));
+            let out = self.wrangler(&a)?;
+            let v: Value = serde_json::from_str(out.trim())
+                .map_err(|e| format!("unexpected output from wrangler d1 execute ({e}): {out}"))?;
+            let results: Vec<Vec<Value>> = v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|r| r["results"].as_array().cloned().unwrap_or_default())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if results.len() != sqls.len() {
+                return Err(format!(
+                    "wrangler d1 execute gave {} results for {} statements",
+                    results.len(),
+                    sqls.len()
+                ));
+            }
+            Ok(results)
+        }
     }
 
     fn s(v: &Value, k: &str) -> String {
@@ -496,9 +525,17 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         let dir = std::env::temp_dir().join(format!("backup-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("blobs")).map_err(|e| e.to_string())?;
+        // Every table and the blob list in one batch: one consistent state,
+        // even while the registry is in use.
+        let mut sqls: Vec<String> = BACKUP_TABLES
+            .iter()
+            .map(|t| format!("SELECT * FROM {t} ORDER BY rowid"))
+            .collect();
+        sqls.push("SELECT DISTINCT cksum FROM versions".into());
+        let mut results = t.d1_many(&sqls)?;
+        let sums = results.pop().unwrap_or_default();
         let mut tables = serde_json::Map::new();
-        for table in BACKUP_TABLES {
-            let rows = t.d1(&format!("SELECT * FROM {table} ORDER BY rowid"), &[])?;
+        for (table, rows) in BACKUP_TABLES.iter().zip(results) {
             println!("{table}: {} rows", rows.len());
             tables.insert((*table).to_string(), Value::Array(rows));
         }
@@ -507,7 +544,6 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             serde_json::to_vec(&tables).map_err(|e| e.to_string())?,
         )
         .map_err(|e| e.to_string())?;
-        let sums = t.d1("SELECT DISTINCT cksum FROM versions", &[])?;
         let bucket = bucket(t);
         for r in &sums {
             let ck = s(r, "cksum");
@@ -649,6 +685,36 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     /// database: missing, stale (ETag or, with `--deep`, bytes differ) or
     /// orphaned (no such crate). Exits non-zero when anything drifted.
     fn verify(t: &Target, deep: bool) -> Result<(), String> {
+        // A registry in use has writes in flight: report only what is still
+        // drifted when looked at again a moment later.
+        let (checked, first) = verify_pass(t, deep)?;
+        let drift = if first.is_empty() {
+            first
+        } else {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let (_, second) = verify_pass(t, deep)?;
+            second.into_iter().filter(|d| first.contains(d)).collect()
+        };
+        for d in &drift {
+            println!("DRIFT {d}");
+        }
+        println!(
+            "{checked} crates checked{}, {} drifted",
+            if deep { " (deep)" } else { "" },
+            drift.len()
+        );
+        if !drift.is_empty() {
+            println!(
+                "repair with: scripts/admin{} reindex",
+                if t.remote { " --remote" } else { "" }
+            );
+            std::process::exit(1);
+        }
+        Ok(())
+    }
+
+    /// One look at the drift: (crates checked, problems).
+    fn verify_pass(t: &Target, deep: bool) -> Result<(usize, Vec<String>), String> {
         let crates = t.d1(sql::ALL_CRATES, &[])?;
         let mut a: Vec<String> = vec![
             "kv".into(),
@@ -666,7 +732,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 .find(|k| k["name"] == key)
                 .map(|k| k["metadata"]["etag"].as_str().map(str::to_string))
         };
-        let mut drift = 0;
+        let mut drift: Vec<String> = Vec::new();
         let mut expected_keys = Vec::new();
         let versions = all_versions(t)?;
         // With --deep, every stored file in one `kv bulk get`.
@@ -720,30 +786,18 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 Some(Some(_)) => None,
             };
             if let Some(p) = problem {
-                drift += 1;
-                println!("DRIFT `{name}` ({key}) {p}");
+                drift.push(format!("`{name}` ({key}) {p}"));
             }
         }
         for k in &keys {
             let name = k["name"].as_str().unwrap_or("");
             if !expected_keys.iter().any(|e| e == name) {
-                drift += 1;
-                println!("DRIFT {name} is in the index store but no crate has that path");
+                drift.push(format!(
+                    "{name} is in the index store but no crate has that path"
+                ));
             }
         }
-        println!(
-            "{} crates checked{}, {drift} drifted",
-            crates.len(),
-            if deep { " (deep)" } else { "" }
-        );
-        if drift > 0 {
-            println!(
-                "repair with: scripts/admin{} reindex",
-                if t.remote { " --remote" } else { "" }
-            );
-            std::process::exit(1);
-        }
-        Ok(())
+        Ok((crates.len(), drift))
     }
 
     fn reindex(t: &Target, only: Option<&str>) -> Result<(), String> {
