@@ -242,37 +242,6 @@ fn owner_changes_survive_a_fault_at_every_operation() {
     );
 }
 
-/// A signed-in browser session (cookie, CSRF token) for a new user.
-fn web_session(h: &Harness, login: &str, admin: bool) -> (String, String) {
-    let secret = block_on(async {
-        let u = edge_registry::service::tokens::ensure_user(&h.app.store, login, admin, h.now)
-            .await
-            .unwrap();
-        edge_registry::service::accounts::create_link(&h.app, u.id, "password", None, h.now)
-            .await
-            .unwrap()
-    });
-    let body =
-        serde_json::to_vec(&serde_json::json!({"secret": secret, "password": "a good password"}))
-            .unwrap();
-    let r = block_on(h.send_async(
-        "POST",
-        "/web/api/set-password",
-        None,
-        &[("content-type", "application/json")],
-        body,
-    ));
-    assert_eq!(r.status, 200, "{}", r.text());
-    let cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    (cookie, r.json()["csrf"].as_str().unwrap().to_string())
-}
-
 /// `s` is "cookie|csrf" or "cookie|csrf|id".
 fn web(h: &Harness, s: &str, method: &str, path: &str, body: &str) -> Resp {
     let mut parts = s.split('|');

@@ -5,40 +5,10 @@
 
 mod common;
 
+use common::web_session as session;
 use common::*;
-use edge_registry::service::accounts;
 use futures::executor::block_on;
 use serde_json::{Value, json};
-
-/// A signed-in browser session for `login` (created with a password).
-fn session(h: &Harness, login: &str, admin: bool) -> (String, String) {
-    let secret = block_on(async {
-        let u = edge_registry::service::tokens::ensure_user(&h.app.store, login, admin, h.now)
-            .await
-            .unwrap();
-        accounts::create_link(&h.app, u.id, "password", None, h.now)
-            .await
-            .unwrap()
-    });
-    let body =
-        serde_json::to_vec(&json!({"secret": secret, "password": "a good password"})).unwrap();
-    let r = block_on(h.send_async(
-        "POST",
-        "/web/api/set-password",
-        None,
-        &[("content-type", "application/json")],
-        body,
-    ));
-    assert_eq!(r.status, 200, "{}", r.text());
-    let cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    (cookie, r.json()["csrf"].as_str().unwrap().to_string())
-}
 
 fn get(h: &Harness, s: &(String, String), path: &str) -> Resp {
     block_on(h.send_async("GET", path, None, &[("cookie", &s.0)], vec![]))

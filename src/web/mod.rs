@@ -208,7 +208,7 @@ fn is_read(m: &Method) -> bool {
 }
 
 /// Decodes one path segment (`%2B` → `+`; a literal `+` stays `+`).
-fn segment(s: &str) -> Result<String, AppError> {
+pub(crate) fn segment(s: &str) -> Result<String, AppError> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
@@ -294,7 +294,7 @@ async fn dl_route<S: Stores>(
     Ok(crate_response(bytes))
 }
 
-fn query_param(req: &Request<Vec<u8>>, key: &str) -> Option<String> {
+pub(crate) fn query_param(req: &Request<Vec<u8>>, key: &str) -> Option<String> {
     let q = req.uri().query()?;
     form_urlencoded::parse(q.as_bytes())
         .find(|(k, _)| k == key)

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::respond::{Resp, json, redirect};
+use super::{query_param as query, segment as seg};
 use crate::auth::Scopes;
 use crate::error::AppError;
 use crate::protocol::time::format_utc;
@@ -18,26 +19,11 @@ use crate::service::tokens::{TokenRequest, issue};
 use crate::service::{App, RequestCtx, Stores};
 use crate::store::{CrateSort, SessionRecord, TokenStore as _, User};
 
-fn query(req: &Request<Vec<u8>>, key: &str) -> Option<String> {
-    let q = req.uri().query()?;
-    form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-}
-
 fn page_of(req: &Request<Vec<u8>>) -> Page {
     Page::new(
         query(req, "page").and_then(|v| v.parse().ok()),
         query(req, "per_page").and_then(|v| v.parse().ok()),
     )
-}
-
-/// A decoded path segment (`%2B` and a literal `+` both mean `+`).
-fn seg(s: &str) -> Result<String, AppError> {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8()
-        .map(|c| c.into_owned())
-        .map_err(|_| AppError::BadRequest("the path is not valid UTF-8".into()))
 }
 
 /// Pages that need a signed-in user.

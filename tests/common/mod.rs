@@ -342,3 +342,35 @@ pub fn raw_tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
     }
     gzip(&b.into_inner().unwrap())
 }
+
+/// A signed-in browser session for `login` (created if missing, with a
+/// password set through a one-time link): (cookie, CSRF token).
+pub fn web_session(h: &Harness, login: &str, admin: bool) -> (String, String) {
+    let secret = block_on(async {
+        let u = ensure_user(&h.app.store, login, admin, h.now)
+            .await
+            .unwrap();
+        edge_registry::service::accounts::create_link(&h.app, u.id, "password", None, h.now)
+            .await
+            .unwrap()
+    });
+    let body =
+        serde_json::to_vec(&serde_json::json!({"secret": secret, "password": "a good password"}))
+            .unwrap();
+    let r = block_on(h.send_async(
+        "POST",
+        "/web/api/set-password",
+        None,
+        &[("content-type", "application/json")],
+        body,
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, r.json()["csrf"].as_str().unwrap().to_string())
+}
