@@ -780,6 +780,42 @@ fn search_ranks_exact_then_prefix_and_pages() {
 }
 
 #[test]
+fn republishing_identical_bytes_is_a_safe_retry() {
+    let h = Harness::new();
+    let t = h.token("alice");
+    let body = CrateSpec::new("again", "1.0.0").body();
+    assert_eq!(h.publish(&t, body.clone()).status, 200);
+    let index = h.get("/index/ag/ai/again", Some(&t)).text();
+    let (blobs, versions) = (h.app.store.blob_count(), h.app.store.version_count());
+    // The same bytes again (a retry after a lost reply): success, a
+    // warning saying nothing changed, and nothing changed.
+    let r = h.publish(&t, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let warnings = r.json()["warnings"]["other"].to_string();
+    assert!(
+        warnings.contains("exact contents; nothing changed"),
+        "{warnings}"
+    );
+    assert_eq!(h.get("/index/ag/ai/again", Some(&t)).text(), index);
+    assert_eq!(h.app.store.blob_count(), blobs);
+    assert_eq!(h.app.store.version_count(), versions);
+    // Other bytes under the same version are still refused.
+    let r = h.publish(
+        &t,
+        CrateSpec::new("again", "1.0.0").file("extra", b"x").body(),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("already uploaded"), "{}", r.text());
+    assert_eq!(h.app.store.blob_count(), blobs);
+    assert_eq!(h.get("/index/ag/ai/again", Some(&t)).text(), index);
+    // Someone who may not publish this crate gets no success from
+    // identical bytes either.
+    let mallory = h.token("mallory");
+    let r = h.publish(&mallory, CrateSpec::new("again", "1.0.0").body());
+    assert_eq!(r.status, 403, "{}", r.text());
+}
+
+#[test]
 fn a_missing_index_file_is_rerendered_from_the_database() {
     let h = Harness::new();
     let t = h.token("alice");

@@ -87,7 +87,7 @@ pub async fn publish<S: Stores>(
             &v.num,
             &v.cksum,
             &cksum,
-            c.rev != c.indexed_rev,
+            c.rev == c.indexed_rev,
         )
         .await;
     }
@@ -185,6 +185,8 @@ pub async fn publish<S: Stores>(
         InsertOutcome::Inserted { crate_id, .. } => crate_id,
         InsertOutcome::VersionExists(v) => {
             // Lost a race against another publish of this version.
+            // The winner may still be rendering: render before answering
+            // so an identical retry also reads its own write.
             return finish_existing(app, v.crate_id, &name, &v.num, &v.cksum, &cksum, false).await;
         }
         InsertOutcome::NameTaken(other) => {
@@ -203,10 +205,11 @@ pub async fn publish<S: Stores>(
     })
 }
 
-/// The version exists already. When it holds the very same bytes and its
-/// index render did not finish (an earlier attempt failed after the
-/// commit), finish it and succeed: that makes retries safe. Otherwise the
-/// version is taken.
+/// The version exists already. When it holds the very same bytes, the
+/// request is a retry (its reply may have been lost, or an earlier attempt
+/// failed after the commit): finish the index render if it may be pending
+/// and succeed, so retrying a publish is always safe. Different bytes mean
+/// the version is taken.
 async fn finish_existing<S: Stores>(
     app: &App<S>,
     crate_id: i64,
@@ -214,18 +217,20 @@ async fn finish_existing<S: Stores>(
     existing_num: &str,
     existing_cksum: &str,
     cksum: &str,
-    index_stale: bool,
+    index_current: bool,
 ) -> Result<PublishResponse, AppError> {
-    if existing_cksum == cksum && index_stale {
-        sync_crate(&app.store, crate_id).await?;
-        return Ok(PublishResponse {
-            warnings: Warnings {
-                other: vec![format!(
-                    "version `{existing_num}` was already stored with these exact contents; its index entry has been completed"
-                )],
-                ..Warnings::default()
-            },
-        });
+    if existing_cksum != cksum {
+        return Err(already_uploaded(name, existing_num));
     }
-    Err(already_uploaded(name, existing_num))
+    if !index_current {
+        sync_crate(&app.store, crate_id).await?;
+    }
+    Ok(PublishResponse {
+        warnings: Warnings {
+            other: vec![format!(
+                "version `{existing_num}` was already stored with these exact contents; nothing changed"
+            )],
+            ..Warnings::default()
+        },
+    })
 }
