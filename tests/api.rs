@@ -888,6 +888,91 @@ fn concurrent_publishes_lose_nothing_and_one_version_wins_once() {
 }
 
 #[test]
+fn concurrent_yanks_and_owner_changes_converge() {
+    let h = Harness::with(MemoryStore::interleaving(), Config::default());
+    let (a, b) = (h.token("alice"), h.token("bob"));
+    h.token("carol");
+    for v in ["1.0.0", "1.0.1", "1.0.2"] {
+        h.publish_ok(&a, "churn", v);
+    }
+    let yank = |v: &str| ("DELETE", format!("/api/v1/crates/churn/{v}/yank"));
+    let unyank = |v: &str| ("PUT", format!("/api/v1/crates/churn/{v}/unyank"));
+    assert_eq!(
+        h.send("DELETE", &yank("1.0.1").1, Some(&a), vec![]).status,
+        200
+    );
+    let owners = "/api/v1/crates/churn/owners";
+    let mut reqs: Vec<(&str, String, Vec<u8>)> = Vec::new();
+    for i in 0..6 {
+        let (m, p) = yank("1.0.0");
+        reqs.push((m, p, vec![]));
+        let (m, p) = unyank("1.0.1");
+        reqs.push((m, p, vec![]));
+        let (m, p) = if i % 2 == 0 {
+            yank("1.0.2")
+        } else {
+            unyank("1.0.2")
+        };
+        reqs.push((m, p, vec![]));
+        reqs.push(("PUT", owners.into(), br#"{"users":["bob"]}"#.to_vec()));
+        reqs.push(("PUT", owners.into(), br#"{"users":["carol"]}"#.to_vec()));
+    }
+    let results = futures::executor::block_on(futures::future::join_all(
+        reqs.iter()
+            .map(|(m, p, body)| h.send_async(m, p, Some(&a), &[], body.clone())),
+    ));
+    for r in &results {
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let lines = h.index_lines(&a, "churn");
+    assert_eq!(lines[0]["yanked"], true);
+    assert_eq!(lines[1]["yanked"], false);
+    // The served file is exactly what a fresh render of the database gives.
+    let served = h.get("/index/ch/ur/churn", Some(&a)).text();
+    assert_eq!(
+        futures::executor::block_on(edge_registry::service::index::reindex(&h.app.store, None))
+            .unwrap(),
+        1
+    );
+    assert_eq!(h.get("/index/ch/ur/churn", Some(&a)).text(), served);
+    // Two owners removing each other at once: exactly one wins.
+    let results = futures::executor::block_on(futures::future::join_all([
+        h.send_async(
+            "DELETE",
+            owners,
+            Some(&a),
+            &[],
+            br#"{"users":["bob","carol"]}"#.to_vec(),
+        ),
+        h.send_async(
+            "DELETE",
+            owners,
+            Some(&b),
+            &[],
+            br#"{"users":["alice"]}"#.to_vec(),
+        ),
+    ]));
+    assert_eq!(
+        results.iter().filter(|r| r.status == 200).count(),
+        1,
+        "{:?}",
+        results.iter().map(|r| r.text()).collect::<Vec<_>>()
+    );
+    let left = h.get(owners, Some(&a));
+    let left = if left.status == 200 {
+        left
+    } else {
+        h.get(owners, Some(&b))
+    };
+    assert_eq!(
+        left.json()["users"].as_array().unwrap().len(),
+        1,
+        "{}",
+        left.text()
+    );
+}
+
+#[test]
 fn new_crate_race_between_users_gives_one_owner() {
     let h = Harness::with(MemoryStore::interleaving(), Config::default());
     let a = h.token("alice");

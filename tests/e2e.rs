@@ -116,7 +116,7 @@ fn spawn_registry(state: &Path) -> String {
     // wrangler runs in its own process group, watched by a shell that
     // ends the group when this test process exits (even on panic).
     let script = format!(
-        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false > \"$LOG\" 2>&1 & W=$!; \
+        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false --test-scheduled > \"$LOG\" 2>&1 & W=$!; \
          while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null; do sleep 1; done; kill -TERM -- -$$"
     );
     // Never waited on: the watcher outlives nothing but this process.
@@ -771,16 +771,19 @@ fn dev_script_prints_the_index_url_and_stops_on_sigterm() {
 
 #[test]
 #[ignore = "needs wrangler dev; run by scripts/test"]
-fn verify_reports_kv_drift_and_reindex_repairs_it() {
+fn verify_reports_kv_drift_and_the_cron_and_reindex_repair_it() {
     let s = srv();
     let c = Cargo::new("drift", Some(alice()));
-    for n in ["e2e-drift-a", "e2e-drift-b"] {
+    for n in ["e2e-drift-a", "e2e-drift-b", "e2e-drift-c"] {
         c.ok(
             &lib(n, "1.0.0", "", ""),
             &["publish", "--registry", "local", "--allow-dirty"],
         );
     }
-    let good_a = index_line("e2e-drift-a", "1.0.0");
+    let good: Vec<serde_json::Value> = ["e2e-drift-a", "e2e-drift-b", "e2e-drift-c"]
+        .iter()
+        .map(|n| index_line(n, "1.0.0"))
+        .collect();
     let kv = |args: &[&str]| {
         let st = Command::new(wrangler())
             .args(["kv", "key"])
@@ -792,9 +795,8 @@ fn verify_reports_kv_drift_and_reindex_repairs_it() {
             .unwrap();
         assert!(st.status.success(), "{}", both(&st));
     };
-    // Corrupt one file (written without the registry's metadata), delete another.
-    kv(&["put", "e2/e-/e2e-drift-a", "{\"garbage\":true}\n"]);
-    kv(&["delete", "e2/e-/e2e-drift-b"]);
+    let auth = format!("Authorization: {}", alice());
+    let get = |path: &str| curl(&["-H", &auth, &format!("{}/index/{path}", s.base)]);
     let verify = |deep: bool| {
         let mut a = vec!["verify"];
         if deep {
@@ -806,38 +808,96 @@ fn verify_reports_kv_drift_and_reindex_repairs_it() {
             .output()
             .unwrap()
     };
-    let out = verify(false);
+    // Damage, as an operator editing KV by hand could: a file rewritten
+    // without the registry's metadata, one with forged bytes under
+    // plausible metadata (the Worker would serve it), one deleted, and an
+    // orphan file for a crate that does not exist (also served).
+    let damage = || {
+        kv(&["put", "e2/e-/e2e-drift-a", "{\"garbage\":true}\n"]);
+        kv(&[
+            "put",
+            "e2/e-/e2e-drift-c",
+            "{\"name\":\"e2e-drift-c\",\"vers\":\"6.6.6\"}\n",
+            "--metadata",
+            r#"{"etag":"\"forged\"","rev":1}"#,
+        ]);
+        kv(&["delete", "e2/e-/e2e-drift-b"]);
+        kv(&[
+            "put",
+            "e2/e-/e2e-drift-ghost",
+            "{\"name\":\"e2e-drift-ghost\",\"vers\":\"1.0.0\"}\n",
+            "--metadata",
+            r#"{"etag":"\"ghost\"","rev":1}"#,
+        ]);
+        let (st, _, body) = get("e2/e-/e2e-drift-c");
+        assert_eq!(
+            (st, body.contains("6.6.6")),
+            (200, true),
+            "forged file served"
+        );
+        assert_eq!(get("e2/e-/e2e-drift-ghost").0, 200, "orphan served");
+    };
+    let all_good = || {
+        for (n, g) in ["e2e-drift-a", "e2e-drift-b", "e2e-drift-c"]
+            .iter()
+            .zip(&good)
+        {
+            assert_eq!(&index_line(n, "1.0.0"), g, "{n}");
+            let (_, _, body) = get(&format!("e2/e-/{n}"));
+            assert_eq!(body.lines().count(), 1, "{n}: {body}");
+        }
+        assert_eq!(get("e2/e-/e2e-drift-ghost").0, 404, "orphan gone");
+    };
+
+    damage();
+    let out = verify(true);
     let text = both(&out);
     assert_eq!(
         out.status.code(),
         Some(1),
         "verify reports drift with a failing status:\n{text}"
     );
-    assert!(
-        text.contains("DRIFT `e2e-drift-a`") && text.contains("no ETag metadata"),
-        "{text}"
-    );
-    assert!(
-        text.contains("DRIFT `e2e-drift-b`") && text.contains("missing"),
-        "{text}"
-    );
+    for (n, why) in [
+        ("e2e-drift-a", "no ETag metadata"),
+        ("e2e-drift-b", "missing"),
+        ("e2e-drift-c", "stale"),
+    ] {
+        assert!(
+            text.contains(&format!("DRIFT `{n}`")) && text.contains(why),
+            "{n}: {text}"
+        );
+    }
+    assert!(text.contains("e2e-drift-ghost"), "orphan reported: {text}");
     // verify changes nothing: a second run finds the same drift.
-    assert_eq!(both(&verify(false)), text);
-    // The Worker never serves a file it did not write (no ETag metadata): it
-    // renders from D1 instead, and stores the good file.
-    let path = format!("{}/index/e2/e-/e2e-drift-a", s.base);
-    let (status, _, body) = curl(&["-H", &format!("Authorization: {}", alice()), &path]);
-    assert_eq!(status, 200);
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(body.trim_end()).unwrap(),
-        good_a
-    );
+    assert_eq!(both(&verify(true)), text);
+
+    // The cron trigger repairs all of it (wrangler dev --test-scheduled).
+    let (st, _, body) = curl(&[&format!("{}/__scheduled?cron=*/10+*+*+*+*", s.base)]);
+    assert_eq!(st, 200, "{body}");
+    // Verify before reading: reads repair missing files themselves.
+    let out = verify(true);
+    assert!(out.status.success(), "after the cron:\n{}", both(&out));
+    assert!(both(&out).contains("0 drifted"));
+    all_good();
+
+    // The same damage again; this time `scripts/admin reindex` repairs the
+    // crates' files (orphans are the cron's job).
+    damage();
     admin(&["reindex"]);
+    for (n, g) in ["e2e-drift-a", "e2e-drift-b", "e2e-drift-c"]
+        .iter()
+        .zip(&good)
+    {
+        assert_eq!(&index_line(n, "1.0.0"), g, "{n}");
+    }
+    let out = verify(true);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(both(&out).contains("e2e-drift-ghost"), "{}", both(&out));
+    kv(&["delete", "e2/e-/e2e-drift-ghost"]);
     let out = verify(true);
     assert!(out.status.success(), "after reindex:\n{}", both(&out));
     assert!(both(&out).contains("0 drifted"));
-    assert_eq!(index_line("e2e-drift-a", "1.0.0"), good_a);
-    assert_eq!(index_line("e2e-drift-b", "1.0.0")["name"], "e2e-drift-b");
+    all_good();
 }
 
 /// A publish body (no cargo involved) for concurrency tests; `salt` makes
@@ -851,21 +911,39 @@ fn raw_publish_body(name: &str, vers: &str, salt: &str) -> Vec<u8> {
 /// PUTs publish bodies all at once (one curl process each); returns
 /// (status, body) per request.
 fn publish_in_parallel(bodies: Vec<Vec<u8>>) -> Vec<(u16, String)> {
+    let reqs = bodies
+        .into_iter()
+        .map(|b| {
+            (
+                "PUT",
+                "/api/v1/crates/new".to_string(),
+                alice().to_string(),
+                b,
+            )
+        })
+        .collect();
+    in_parallel(reqs)
+}
+
+/// Sends (method, path, token, body) requests all at once, one curl
+/// process each; returns (status, body) per request, in order.
+fn in_parallel(reqs: Vec<(&'static str, String, String, Vec<u8>)>) -> Vec<(u16, String)> {
     let s = srv();
     let dir = work().join("parallel");
     std::fs::create_dir_all(&dir).unwrap();
-    let handles: Vec<_> = bodies
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let handles: Vec<_> = reqs
         .into_iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let f = dir.join(format!("{}-{i}.body", std::process::id()));
+        .map(|(method, path, token, b)| {
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let f = dir.join(format!("{n}.body"));
             std::fs::write(&f, b).unwrap();
-            let url = format!("{}/api/v1/crates/new", s.base);
-            let auth = format!("Authorization: {}", alice());
+            let url = format!("{}{path}", s.base);
+            let auth = format!("Authorization: {token}");
             std::thread::spawn(move || {
                 let (status, _, body) = curl(&[
                     "-X",
-                    "PUT",
+                    method,
                     "-H",
                     &auth,
                     "--data-binary",
@@ -877,6 +955,158 @@ fn publish_in_parallel(bodies: Vec<Vec<u8>>) -> Vec<(u16, String)> {
         })
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn parallel_yanks_and_owner_changes_converge_on_real_d1() {
+    let s = srv();
+    let (a, bob) = (alice().to_string(), new_token("bob"));
+    for v in ["1.0.0", "1.0.1", "1.0.2", "1.0.3"] {
+        let r = publish_in_parallel(vec![raw_publish_body("e2e-churn", v, v)]);
+        assert_eq!(r[0].0, 200, "{:?}", r[0]);
+    }
+    let yank = |v: &str| ("DELETE", format!("/api/v1/crates/e2e-churn/{v}/yank"));
+    let unyank = |v: &str| ("PUT", format!("/api/v1/crates/e2e-churn/{v}/unyank"));
+    // 1.0.1 starts yanked.
+    let (m, p) = yank("1.0.1");
+    assert_eq!(in_parallel(vec![(m, p, a.clone(), vec![])])[0].0, 200);
+    let owners_json = |users: &[&str]| {
+        serde_json::json!({ "users": users })
+            .to_string()
+            .into_bytes()
+    };
+    let owners_path = "/api/v1/crates/e2e-churn/owners".to_string();
+    // dave starts as an owner; carol does not exist until now.
+    new_token("carol");
+    new_token("dave");
+    let r = in_parallel(vec![(
+        "PUT",
+        owners_path.clone(),
+        a.clone(),
+        owners_json(&["dave"]),
+    )]);
+    assert_eq!(r[0].0, 200, "{:?}", r[0]);
+
+    // All at once: five yanks of 1.0.0, five unyanks of 1.0.1, ten toggles
+    // of 1.0.2, five adds of bob and of carol, five removals of dave.
+    let mut reqs = Vec::new();
+    for i in 0..5 {
+        let (m, p) = yank("1.0.0");
+        reqs.push((m, p, a.clone(), vec![]));
+        let (m, p) = unyank("1.0.1");
+        reqs.push((m, p, a.clone(), vec![]));
+        let (m, p) = if i % 2 == 0 {
+            yank("1.0.2")
+        } else {
+            unyank("1.0.2")
+        };
+        reqs.push((m, p, a.clone(), vec![]));
+        let (m, p) = if i % 2 == 0 {
+            unyank("1.0.2")
+        } else {
+            yank("1.0.2")
+        };
+        reqs.push((m, p, a.clone(), vec![]));
+        reqs.push(("PUT", owners_path.clone(), a.clone(), owners_json(&["bob"])));
+        reqs.push((
+            "PUT",
+            owners_path.clone(),
+            a.clone(),
+            owners_json(&["carol"]),
+        ));
+        reqs.push((
+            "DELETE",
+            owners_path.clone(),
+            a.clone(),
+            owners_json(&["dave"]),
+        ));
+    }
+    let results = in_parallel(reqs);
+    for (st, body) in &results {
+        assert_eq!(
+            *st, 200,
+            "every request succeeds (they are idempotent): {body}"
+        );
+    }
+    // The index (served) agrees with the database: the deterministic
+    // outcomes are there, and verify --deep finds no drift for it.
+    let lines: Vec<serde_json::Value> = ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]
+        .iter()
+        .map(|v| index_line("e2e-churn", v))
+        .collect();
+    assert_eq!(lines[0]["yanked"], true);
+    assert_eq!(lines[1]["yanked"], false);
+    assert_eq!(lines[3]["yanked"], false);
+    let out = Command::new(root().join("scripts/admin"))
+        .args(["verify", "--deep"])
+        .env("STATE_DIR", &s.state)
+        .output()
+        .unwrap();
+    assert!(
+        !both(&out).contains("`e2e-churn`"),
+        "the churned crate's index converged:\n{}",
+        both(&out)
+    );
+    // One more toggle of 1.0.2 lands where expected: the state is coherent.
+    let was = lines[2]["yanked"].as_bool().unwrap();
+    let (m, p) = if was { unyank("1.0.2") } else { yank("1.0.2") };
+    assert_eq!(in_parallel(vec![(m, p, a.clone(), vec![])])[0].0, 200);
+    assert_eq!(index_line("e2e-churn", "1.0.2")["yanked"], !was);
+
+    let owners = || -> Vec<String> {
+        let (st, _, body) = curl(&[
+            "-H",
+            &format!("Authorization: {a}"),
+            &format!("{}{owners_path}", s.base),
+        ]);
+        assert_eq!(st, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut l: Vec<String> = v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["login"].as_str().unwrap().to_string())
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(owners(), ["alice", "bob", "carol"]);
+
+    // Two owners removing each other at once: one wins, the crate is never
+    // left without an owner, and the loser is told why.
+    let r = in_parallel(vec![(
+        "DELETE",
+        owners_path.clone(),
+        a.clone(),
+        owners_json(&["carol"]),
+    )]);
+    assert_eq!(r[0].0, 200);
+    let results = in_parallel(vec![
+        (
+            "DELETE",
+            owners_path.clone(),
+            a.clone(),
+            owners_json(&["bob"]),
+        ),
+        (
+            "DELETE",
+            owners_path.clone(),
+            bob.clone(),
+            owners_json(&["alice"]),
+        ),
+    ]);
+    let left = owners();
+    assert_eq!(left.len(), 1, "{left:?} after {results:?}");
+    let ok = results.iter().filter(|(st, _)| *st == 200).count();
+    assert_eq!(ok, 1, "{results:?}");
+    for (st, body) in results.iter().filter(|(st, _)| *st != 200) {
+        assert!(
+            (*st == 400 && body.contains("cannot remove every owner"))
+                || (*st == 403 && body.contains("not an owner")),
+            "{st} {body}"
+        );
+    }
 }
 
 #[test]

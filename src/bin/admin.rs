@@ -632,6 +632,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                         "description",
                         "keywords",
                         "max_version",
+                        "changed_at",
                     ];
                     let lits: Vec<Lit> = fields
                         .iter()
@@ -639,7 +640,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                         .collect();
                     let mut all = lits;
                     all.push(lit_of(&c["id"]).unwrap_or(Lit::Null));
-                    sql.push_str(&bind("UPDATE crates SET rev = ?1, updated_at = ?2, description = ?3, keywords = ?4, max_version = ?5, indexed_rev = 0 WHERE id = ?6;\n", &all));
+                    sql.push_str(&bind("UPDATE crates SET rev = ?1, updated_at = ?2, description = ?3, keywords = ?4, max_version = ?5, changed_at = COALESCE(?6, ?2), indexed_rev = 0 WHERE id = ?7;\n", &all));
                 }
                 sql.push_str("DELETE FROM audit;\n");
             }

@@ -202,12 +202,11 @@ struct CountRow {
     n: i64,
 }
 
-/// `?,?,?` for `n` placeholders starting at `?start`.
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(",")
+#[derive(Deserialize)]
+struct RepairRow {
+    last_run: i64,
+    crate_cursor: i64,
+    kv_cursor: Option<String>,
 }
 
 impl UserStore for D1Store {
@@ -257,13 +256,14 @@ impl UserStore for D1Store {
         if logins.is_empty() {
             return Ok(Vec::new());
         }
+        // One JSON parameter whatever the count: D1 binds at most 100.
         let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE login IN ({})",
-            placeholders(1, logins.len())
+            "SELECT {USER_COLS} FROM users WHERE login IN (SELECT value FROM json_each(?1))"
         );
-        let args: Vec<JsValue> = logins.iter().map(|l| text(l)).collect();
+        let list = serde_json::to_string(logins)
+            .map_err(|e| StoreError(format!("users_by_logins: {e}")))?;
         Ok(self
-            .rows::<UserRow>(&sql, &args)
+            .rows::<UserRow>(&sql, &[text(&list)])
             .await?
             .into_iter()
             .map(User::from)
@@ -366,13 +366,14 @@ impl CrateStore for D1Store {
         if canons.is_empty() {
             return Ok(Vec::new());
         }
+        // One JSON parameter whatever the count: D1 binds at most 100.
         let sql = format!(
-            "SELECT {CRATE_COLS} FROM crates WHERE canon IN ({})",
-            placeholders(1, canons.len())
+            "SELECT {CRATE_COLS} FROM crates WHERE canon IN (SELECT value FROM json_each(?1))"
         );
-        let args: Vec<JsValue> = canons.iter().map(|c| text(c)).collect();
+        let list = serde_json::to_string(canons)
+            .map_err(|e| StoreError(format!("crates_by_canons: {e}")))?;
         Ok(self
-            .rows::<CrateRow>(&sql, &args)
+            .rows::<CrateRow>(&sql, &[text(&list)])
             .await?
             .into_iter()
             .map(CrateRecord::from)
@@ -542,6 +543,62 @@ impl CrateStore for D1Store {
             .collect();
         Ok(Some((CrateRecord::from(c), vs)))
     }
+    async fn repair_candidates(
+        &self,
+        changed_since: i64,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<RepairCandidates> {
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Two index range scans (the partial index of unfinished renders,
+        // `changed_at`) and one primary-key range, read together.
+        let changed_sql = format!(
+            "SELECT {CRATE_COLS} FROM crates WHERE id IN (SELECT id FROM crates WHERE rev != indexed_rev UNION SELECT id FROM crates WHERE changed_at >= ?1) ORDER BY id LIMIT ?2"
+        );
+        let sweep_sql =
+            format!("SELECT {CRATE_COLS} FROM crates WHERE id > ?1 ORDER BY id LIMIT ?2");
+        let results = self
+            .db
+            .batch(vec![
+                self.stmt(&changed_sql, &[int(changed_since), int(lim)])?,
+                self.stmt(&sweep_sql, &[int(after_id), int(lim)])?,
+            ])
+            .await
+            .map_err(err("repair_candidates"))?;
+        let mut lists = results.into_iter().map(|r| {
+            r.results::<CrateRow>()
+                .map(|rows| rows.into_iter().map(CrateRecord::from).collect::<Vec<_>>())
+                .map_err(err("repair_candidates rows"))
+        });
+        let changed = lists.next().transpose()?.unwrap_or_default();
+        let sweep = lists.next().transpose()?.unwrap_or_default();
+        Ok(RepairCandidates { changed, sweep })
+    }
+    async fn repair_state(&self) -> StoreResult<Option<RepairState>> {
+        Ok(self
+            .first::<RepairRow>(
+                "SELECT last_run, crate_cursor, kv_cursor FROM repair_state WHERE id = 1",
+                &[],
+            )
+            .await?
+            .map(|r| RepairState {
+                last_run: r.last_run,
+                crate_cursor: r.crate_cursor,
+                kv_cursor: r.kv_cursor,
+            }))
+    }
+    async fn put_repair_state(&self, state: &RepairState) -> StoreResult<()> {
+        self.run(
+            "INSERT INTO repair_state (id, last_run, crate_cursor, kv_cursor) VALUES (1, ?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET last_run = ?1, crate_cursor = ?2, kv_cursor = ?3",
+            &[
+                int(state.last_run),
+                int(state.crate_cursor),
+                state.kv_cursor.as_deref().map(text).unwrap_or(JsValue::NULL),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>> {
         Ok(self
             .first::<RevRow>("SELECT rev FROM crates WHERE id = ?1", &[int(crate_id)])
@@ -621,12 +678,14 @@ impl CrateStore for D1Store {
             return Ok(RemoveOutcome::Removed(0));
         }
         // One statement: delete only if someone else stays an owner.
-        let list = placeholders(2, user_ids.len());
+        // The ids as one JSON parameter: D1 binds at most 100.
+        let list = "SELECT value FROM json_each(?2)";
         let sql = format!(
             "DELETE FROM owners WHERE crate_id = ?1 AND user_id IN ({list}) AND EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = ?1 AND o.user_id NOT IN ({list}))"
         );
-        let mut args = vec![int(crate_id)];
-        args.extend(user_ids.iter().map(|&u| int(u)));
+        let ids = serde_json::to_string(user_ids)
+            .map_err(|e| StoreError(format!("remove_owners: {e}")))?;
+        let args = vec![int(crate_id), text(&ids)];
         let n = self.run(&sql, &args).await?;
         if n > 0 {
             self.run(

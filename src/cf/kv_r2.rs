@@ -58,6 +58,30 @@ impl IndexStore for KvIndex {
             .await
             .map_err(|e| StoreError(format!("KV delete {key}: {e}")))
     }
+    async fn list_files(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<(Vec<String>, Option<String>)> {
+        let mut list = self
+            .kv
+            .list()
+            .limit(u64::try_from(limit.clamp(1, 1000)).unwrap_or(1000));
+        if let Some(c) = cursor {
+            list = list.cursor(c.to_string());
+        }
+        let page = list
+            .execute()
+            .await
+            .map_err(|e| StoreError(format!("KV list: {e}")))?;
+        let keys = page.keys.into_iter().map(|k| k.name).collect();
+        let next = if page.list_complete {
+            None
+        } else {
+            page.cursor
+        };
+        Ok((keys, next))
+    }
 }
 
 /// The crate bucket.

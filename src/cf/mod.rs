@@ -17,7 +17,7 @@ use worker::{
 
 use crate::protocol::publish::Limits;
 use crate::service::auth::TokenCache;
-use crate::service::{App, Config, Stores, index};
+use crate::service::{App, Config, Stores, repair};
 use crate::web::{self, Reply};
 use d1::D1Store;
 use kv_r2::{KvIndex, R2Blobs};
@@ -222,12 +222,23 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    // Repair: re-render every crate whose index lags behind the database.
+    // Repair: bring KV back in line with D1 (see `service::repair`).
     let Ok(app) = app(&env) else {
         worker::console_error!("scheduled: bindings missing");
         return;
     };
-    if let Err(e) = index::repair_stale(&app.store).await {
-        worker::console_error!("scheduled repair failed: {e:?}");
+    match repair::run(&app.store, now_secs()).await {
+        Ok(r) => worker::console_log!(
+            "repair: checked {} crates, re-rendered {:?}, removed orphan index files {:?}{}",
+            r.checked,
+            r.repaired,
+            r.orphans_removed,
+            if r.sweep_completed {
+                ", sweep pass complete"
+            } else {
+                ""
+            }
+        ),
+        Err(e) => worker::console_error!("scheduled repair failed: {e:?}"),
     }
 }

@@ -122,15 +122,3 @@ impl From<serde_json::Error> for StoreError {
         StoreError(e.to_string())
     }
 }
-
-/// Re-renders the crates whose last render is older than their latest
-/// change (an interrupted publish or yank); returns how many.
-pub async fn repair_stale<S: Stores>(store: &S) -> Result<usize, AppError> {
-    let mut n = 0;
-    for c in store.db().all_crates().await? {
-        if c.rev != c.indexed_rev && sync_crate(store, c.id).await?.is_some() {
-            n += 1;
-        }
-    }
-    Ok(n)
-}

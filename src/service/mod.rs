@@ -8,6 +8,7 @@ pub mod index;
 pub mod owners;
 pub mod pages;
 pub mod publish;
+pub mod repair;
 pub mod search;
 pub mod tokens;
 pub mod yank;

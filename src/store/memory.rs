@@ -23,6 +23,9 @@ struct State {
     sessions: HashMap<String, SessionRecord>,
     links: HashMap<String, (i64, String, i64, Option<i64>)>,
     failures: HashMap<String, Failures>,
+    /// When each crate's index file last changed (`crates.changed_at`).
+    changed_at: HashMap<i64, i64>,
+    repair: Option<RepairState>,
     next_id: i64,
 }
 
@@ -183,6 +186,26 @@ impl IndexStore for MemoryStore {
         self.run(|| {
             self.lock()?.index.remove(key);
             Ok(())
+        })
+        .await
+    }
+    async fn list_files(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<(Vec<String>, Option<String>)> {
+        self.run(|| {
+            let s = self.lock()?;
+            let mut keys: Vec<&String> = s
+                .index
+                .keys()
+                .filter(|k| cursor.is_none_or(|c| k.as_str() > c))
+                .collect();
+            keys.sort();
+            let more = keys.len() > limit;
+            let page: Vec<String> = keys.into_iter().take(limit).cloned().collect();
+            let next = if more { page.last().cloned() } else { None };
+            Ok((page, next))
         })
         .await
     }
@@ -487,6 +510,7 @@ impl CrateStore for MemoryStore {
                 c.description = v.description.clone();
                 c.keywords = v.keywords.to_lowercase();
             }
+            s.changed_at.insert(crate_id, v.now);
             s.details.insert(
                 vid,
                 VersionDetail {
@@ -521,7 +545,7 @@ impl CrateStore for MemoryStore {
         version_id: i64,
         yanked: bool,
         _actor: i64,
-        _now: i64,
+        now: i64,
     ) -> StoreResult<bool> {
         self.run(|| {
             let mut s = self.lock()?;
@@ -536,6 +560,7 @@ impl CrateStore for MemoryStore {
             if let Some(c) = s.crates.iter_mut().find(|c| c.id == cid) {
                 c.rev += 1;
             }
+            s.changed_at.insert(cid, now);
             Ok(true)
         })
         .await
@@ -556,6 +581,46 @@ impl CrateStore for MemoryStore {
                 .cloned()
                 .collect();
             Ok(Some((c, vs)))
+        })
+        .await
+    }
+    async fn repair_candidates(
+        &self,
+        changed_since: i64,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<RepairCandidates> {
+        self.run(|| {
+            let s = self.lock()?;
+            let changed = s
+                .crates
+                .iter()
+                .filter(|c| {
+                    c.rev != c.indexed_rev
+                        || s.changed_at.get(&c.id).is_some_and(|t| *t >= changed_since)
+                })
+                .take(limit)
+                .cloned()
+                .collect();
+            let mut sweep: Vec<CrateRecord> = s
+                .crates
+                .iter()
+                .filter(|c| c.id > after_id)
+                .cloned()
+                .collect();
+            sweep.sort_by_key(|c| c.id);
+            sweep.truncate(limit);
+            Ok(RepairCandidates { changed, sweep })
+        })
+        .await
+    }
+    async fn repair_state(&self) -> StoreResult<Option<RepairState>> {
+        self.run(|| Ok(self.lock()?.repair.clone())).await
+    }
+    async fn put_repair_state(&self, state: &RepairState) -> StoreResult<()> {
+        self.run(|| {
+            self.lock()?.repair = Some(state.clone());
+            Ok(())
         })
         .await
     }

@@ -195,6 +195,27 @@ pub enum InsertOutcome {
     NotOwner,
 }
 
+/// Where the automatic repair got to (one row, kept between cron runs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairState {
+    /// When the last run started (seconds).
+    pub last_run: i64,
+    /// The sweep continues with crates whose id is above this.
+    pub crate_cursor: i64,
+    /// The orphan sweep continues with index keys after this.
+    pub kv_cursor: Option<String>,
+}
+
+/// The crates one repair run looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairCandidates {
+    /// Crates whose render lags their revision, or whose index file
+    /// changed since the given time.
+    pub changed: Vec<CrateRecord>,
+    /// The next crates by id for the rolling sweep.
+    pub sweep: Vec<CrateRecord>,
+}
+
 /// What `remove_owners` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoveOutcome {
@@ -209,6 +230,13 @@ pub trait IndexStore {
     async fn get_file(&self, key: &str) -> StoreResult<Option<IndexFile>>;
     async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()>;
     async fn delete_file(&self, key: &str) -> StoreResult<()>;
+    /// Up to `limit` keys in key order, starting after `cursor` (an opaque
+    /// value from the previous call); the next cursor, `None` at the end.
+    async fn list_files(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<(Vec<String>, Option<String>)>;
 }
 
 /// Crate blobs (R2), content-addressed and written once.
@@ -301,6 +329,17 @@ pub trait CrateStore {
         crate_id: i64,
     ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>>;
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>>;
+    /// In one read: up to `limit` crates with an unfinished render or an
+    /// index change at or after `changed_since`, and up to `limit` crates
+    /// with an id above `after_id` (ascending).
+    async fn repair_candidates(
+        &self,
+        changed_since: i64,
+        after_id: i64,
+        limit: usize,
+    ) -> StoreResult<RepairCandidates>;
+    async fn repair_state(&self) -> StoreResult<Option<RepairState>>;
+    async fn put_repair_state(&self, state: &RepairState) -> StoreResult<()>;
     /// Records that `rev` was rendered, with the derived `max_version`.
     async fn mark_indexed(
         &self,
