@@ -10,6 +10,7 @@ use common::*;
 use edge_registry::protocol::publish::Limits;
 use edge_registry::service::Config;
 use edge_registry::store::memory::MemoryStore;
+use futures::executor::block_on;
 use tar::EntryType as T;
 
 struct Case {
@@ -413,6 +414,473 @@ fn every_hostile_request_gets_a_cargo_shaped_4xx_and_changes_nothing() {
     }
     println!(
         "{} hostile cases, all answered 4xx with nothing stored",
+        cases.len()
+    );
+}
+
+/// Everything the web app's routes could change: users (admin, disabled),
+/// every token (name, revoked), the index and owners of a crate, and the
+/// storage counts.
+fn web_state(h: &Harness, t: &str) -> String {
+    use edge_registry::store::{TokenStore, UserStore};
+    let s = &h.app.store;
+    let users = block_on(s.list_users()).unwrap();
+    let mut out = format!("{:?}\n", h.snapshot());
+    for u in &users {
+        out += &format!("{} admin={} disabled={}\n", u.login, u.is_admin, u.disabled);
+        for tok in block_on(s.list_tokens(u.id)).unwrap() {
+            out += &format!("  token {} {} {:?}\n", tok.id, tok.name, tok.revoked_at);
+        }
+    }
+    out += &h.get("/index/vi/ct/victim", Some(t)).text();
+    out += &h.get("/api/v1/crates/victim/owners", Some(t)).text();
+    out
+}
+
+#[test]
+fn every_hostile_web_request_gets_a_4xx_and_changes_nothing() {
+    let h = Harness::new();
+    let t = h.token("alice");
+    h.publish_ok(&t, "victim", "1.0.0");
+    let (root_cookie, root_csrf) = web_session(&h, "root", true);
+    let (carol_cookie, carol_csrf) = web_session(&h, "carol", false);
+    let bob_token_id = {
+        h.token("bob");
+        use edge_registry::store::{TokenStore, UserStore};
+        let bob = block_on(h.app.store.user_by_login("bob")).unwrap().unwrap();
+        block_on(h.app.store.list_tokens(bob.id)).unwrap()[0].id
+    };
+    let root_id = {
+        use edge_registry::store::UserStore;
+        block_on(h.app.store.user_by_login("root"))
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let long = "x".repeat(100_000);
+    let huge_password = "p".repeat(2 * 1024 * 1024);
+    // (what, as, method, path, body, status)
+    let root = Some((root_cookie.as_str(), root_csrf.as_str()));
+    let carol = Some((carol_cookie.as_str(), carol_csrf.as_str()));
+    let tok = |body: &str| ("POST", "/web/api/tokens".to_string(), body.to_string());
+    type Who<'a> = Option<(&'a str, &'a str)>;
+    type Req<'a> = (&'a str, String, String);
+    let cases: Vec<(&str, Who, Req, u16)> = vec![
+        (
+            "login: not JSON",
+            None,
+            ("POST", "/web/api/login".into(), "login=root".into()),
+            400,
+        ),
+        (
+            "login: JSON array",
+            None,
+            ("POST", "/web/api/login".into(), "[]".into()),
+            400,
+        ),
+        (
+            "login: no password",
+            None,
+            (
+                "POST",
+                "/web/api/login".into(),
+                r#"{"login":"root"}"#.into(),
+            ),
+            400,
+        ),
+        (
+            "login: 100 KB login",
+            None,
+            (
+                "POST",
+                "/web/api/login".into(),
+                format!(r#"{{"login":"{long}","password":"x"}}"#),
+            ),
+            401,
+        ),
+        (
+            "login: 2 MB password",
+            None,
+            (
+                "POST",
+                "/web/api/login".into(),
+                format!(r#"{{"login":"root","password":"{huge_password}"}}"#),
+            ),
+            401,
+        ),
+        (
+            "login: NUL in login",
+            None,
+            (
+                "POST",
+                "/web/api/login".into(),
+                r#"{"login":"root\u0000","password":"a good password"}"#.into(),
+            ),
+            401,
+        ),
+        (
+            "login: wrong types",
+            None,
+            (
+                "POST",
+                "/web/api/login".into(),
+                r#"{"login":1,"password":true}"#.into(),
+            ),
+            400,
+        ),
+        (
+            "set-password: short secret",
+            None,
+            (
+                "POST",
+                "/web/api/set-password".into(),
+                r#"{"secret":"x","password":"a good password"}"#.into(),
+            ),
+            403,
+        ),
+        (
+            "set-password: 100 KB secret",
+            None,
+            (
+                "POST",
+                "/web/api/set-password".into(),
+                format!(r#"{{"secret":"{long}","password":"a good password"}}"#),
+            ),
+            403,
+        ),
+        (
+            "set-password: forged secret",
+            None,
+            (
+                "POST",
+                "/web/api/set-password".into(),
+                format!(
+                    r#"{{"secret":"{}","password":"a good password"}}"#,
+                    "a".repeat(48)
+                ),
+            ),
+            403,
+        ),
+        (
+            "no session: create token",
+            None,
+            tok(r#"{"name":"x","scopes":["read"]}"#),
+            401,
+        ),
+        ("token: not JSON", root, tok("{"), 400),
+        (
+            "token: unknown scope",
+            root,
+            tok(r#"{"name":"x","scopes":["root"]}"#),
+            400,
+        ),
+        (
+            "token: no scopes",
+            root,
+            tok(r#"{"name":"x","scopes":[]}"#),
+            400,
+        ),
+        (
+            "token: scopes not a list",
+            root,
+            tok(r#"{"name":"x","scopes":"read"}"#),
+            400,
+        ),
+        (
+            "token: empty name",
+            root,
+            tok(r#"{"name":"  ","scopes":["read"]}"#),
+            400,
+        ),
+        (
+            "token: 101-byte name",
+            root,
+            tok(&format!(
+                r#"{{"name":"{}","scopes":["read"]}}"#,
+                "n".repeat(101)
+            )),
+            400,
+        ),
+        (
+            "token: 100 KB name",
+            root,
+            tok(&format!(r#"{{"name":"{long}","scopes":["read"]}}"#)),
+            400,
+        ),
+        (
+            "token: pattern with ..",
+            root,
+            tok(r#"{"name":"x","scopes":["read"],"crates":"../*"}"#),
+            400,
+        ),
+        (
+            "token: pattern with inner *",
+            root,
+            tok(r#"{"name":"x","scopes":["read"],"crates":"a*b"}"#),
+            400,
+        ),
+        (
+            "token: expiry 0 days",
+            root,
+            tok(r#"{"name":"x","scopes":["read"],"expires_days":0}"#),
+            400,
+        ),
+        (
+            "token: negative expiry",
+            root,
+            tok(r#"{"name":"x","scopes":["read"],"expires_days":-5}"#),
+            400,
+        ),
+        (
+            "token: expiry 3651 days",
+            root,
+            tok(r#"{"name":"x","scopes":["read"],"expires_days":3651}"#),
+            400,
+        ),
+        (
+            "token: expiry overflows",
+            root,
+            tok(r#"{"name":"x","scopes":["read"],"expires_days":1e30}"#),
+            400,
+        ),
+        (
+            "revoke: id not a number",
+            root,
+            ("DELETE", "/web/api/tokens/abc".into(), String::new()),
+            404,
+        ),
+        (
+            "revoke: negative id",
+            root,
+            ("DELETE", "/web/api/tokens/-1".into(), String::new()),
+            404,
+        ),
+        (
+            "revoke: id overflows",
+            root,
+            (
+                "DELETE",
+                "/web/api/tokens/99999999999999999999".into(),
+                String::new(),
+            ),
+            404,
+        ),
+        (
+            "revoke: someone else's token",
+            carol,
+            (
+                "DELETE",
+                format!("/web/api/tokens/{bob_token_id}"),
+                String::new(),
+            ),
+            404,
+        ),
+        (
+            "invite: space in login",
+            root,
+            (
+                "POST",
+                "/web/api/users".into(),
+                r#"{"login":"bad login"}"#.into(),
+            ),
+            400,
+        ),
+        (
+            "invite: 100 KB login",
+            root,
+            (
+                "POST",
+                "/web/api/users".into(),
+                format!(r#"{{"login":"{long}"}}"#),
+            ),
+            400,
+        ),
+        (
+            "invite: leading dash",
+            root,
+            ("POST", "/web/api/users".into(), r#"{"login":"-x"}"#.into()),
+            400,
+        ),
+        (
+            "invite: existing login",
+            root,
+            ("POST", "/web/api/users".into(), r#"{"login":"bob"}"#.into()),
+            409,
+        ),
+        (
+            "invite: not an admin",
+            carol,
+            ("POST", "/web/api/users".into(), r#"{"login":"eve"}"#.into()),
+            403,
+        ),
+        (
+            "user: id not a number",
+            root,
+            (
+                "POST",
+                "/web/api/users/abc/disabled".into(),
+                r#"{"value":true}"#.into(),
+            ),
+            404,
+        ),
+        (
+            "user: no such id",
+            root,
+            (
+                "POST",
+                "/web/api/users/999999/disabled".into(),
+                r#"{"value":true}"#.into(),
+            ),
+            404,
+        ),
+        (
+            "user: unknown action",
+            root,
+            (
+                "POST",
+                format!("/web/api/users/{root_id}/explode"),
+                r#"{"value":true}"#.into(),
+            ),
+            404,
+        ),
+        (
+            "user: flag not a bool",
+            root,
+            (
+                "POST",
+                format!("/web/api/users/{root_id}/admin"),
+                r#"{"value":"no"}"#.into(),
+            ),
+            400,
+        ),
+        (
+            "user: not an admin",
+            carol,
+            (
+                "POST",
+                format!("/web/api/users/{root_id}/disabled"),
+                r#"{"value":true}"#.into(),
+            ),
+            403,
+        ),
+        (
+            "yank: no such version",
+            root,
+            (
+                "POST",
+                "/web/api/crates/victim/versions/9.9.9/yank".into(),
+                r#"{"value":true}"#.into(),
+            ),
+            404,
+        ),
+        (
+            "yank: invalid version",
+            root,
+            (
+                "POST",
+                "/web/api/crates/victim/versions/1.0/yank".into(),
+                r#"{"value":true}"#.into(),
+            ),
+            404,
+        ),
+        (
+            "yank: encoded slash in name",
+            root,
+            (
+                "POST",
+                "/web/api/crates/..%2Fvictim/versions/1.0.0/yank".into(),
+                r#"{"value":true}"#.into(),
+            ),
+            404,
+        ),
+        (
+            "yank: not an owner",
+            carol,
+            (
+                "POST",
+                "/web/api/crates/victim/versions/1.0.0/yank".into(),
+                r#"{"value":true}"#.into(),
+            ),
+            403,
+        ),
+        (
+            "yank: flag missing",
+            root,
+            (
+                "POST",
+                "/web/api/crates/victim/versions/1.0.0/yank".into(),
+                "{}".into(),
+            ),
+            400,
+        ),
+        (
+            "crate page: NUL name",
+            root,
+            ("GET", "/web/api/crates/%00".into(), String::new()),
+            404,
+        ),
+        (
+            "crate page: no such crate",
+            root,
+            ("GET", "/web/api/crates/nope".into(), String::new()),
+            404,
+        ),
+        (
+            "unknown endpoint",
+            root,
+            ("PATCH", "/web/api/tokens".into(), "{}".into()),
+            404,
+        ),
+        (
+            "password: wrong current",
+            root,
+            (
+                "POST",
+                "/web/api/password".into(),
+                r#"{"current":"nope","password":"another good one"}"#.into(),
+            ),
+            403,
+        ),
+        (
+            "password: too short",
+            root,
+            (
+                "POST",
+                "/web/api/password".into(),
+                r#"{"current":"a good password","password":"short"}"#.into(),
+            ),
+            400,
+        ),
+    ];
+    let before = web_state(&h, &t);
+    let mut wrong = Vec::new();
+    for (what, who, (method, path, body), want) in &cases {
+        let mut hs = vec![("content-type", "application/json")];
+        if let Some((cookie, csrf)) = who {
+            hs.push(("cookie", cookie));
+            hs.push(("x-csrf-token", csrf));
+        }
+        let r = block_on(h.send_async(method, path, None, &hs, body.as_bytes().to_vec()));
+        if r.status != *want {
+            wrong.push(format!("{what}: {} {}", r.status, r.text()));
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&r.body)
+            .unwrap_or_else(|_| panic!("{what}: not JSON: {}", r.text()));
+        let detail = v["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: no errors[0].detail in {v}"));
+        assert!(!detail.is_empty() && detail.len() < 300, "{what}: {detail}");
+        assert!(!detail.contains(&long[..100]), "{what}: input echoed");
+        assert_eq!(web_state(&h, &t), before, "{what} changed something");
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected statuses:\n{}",
+        wrong.join("\n")
+    );
+    println!(
+        "{} hostile web cases, all 4xx, nothing changed",
         cases.len()
     );
 }
