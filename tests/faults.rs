@@ -136,6 +136,10 @@ fn every_fault(
         2 * n,
         "{flow}: every injected fault surfaces as a 500"
     );
+    println!(
+        "{flow}: {n} operations, {} faults injected and recovered",
+        2 * n
+    );
     n
 }
 

@@ -186,6 +186,10 @@ fn repair_survives_a_fault_at_every_operation() {
         h.app.store.op_count() - before
     };
     assert!(ops >= 6, "a run makes {ops} operations");
+    println!(
+        "repair run: {ops} operations, {} faults injected and recovered",
+        2 * ops
+    );
     for k in 1..=ops {
         for after_effect in [false, true] {
             let (mut h, t) = setup();
