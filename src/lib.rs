@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod import;
 pub mod protocol;
 pub mod service;
 pub mod store;

@@ -19,6 +19,10 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "admin/import.rs"]
+mod import;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::process::Command;
 
@@ -42,6 +46,8 @@ mod cli {
   backup <file>                             (database rows and .crate blobs, as a .tar.gz)
   restore <file> [--force]                  (into an empty registry; --force allows a non-empty one)
   verify [--deep]                            (report index drift from the database; changes nothing)
+  import [--lockfile Cargo.lock] [NAME[@REQ]...] [--url BASE] [--token T]
+                                            (copy crates and their dependencies from crates.io)
 Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
 
     /// Where commands act.
@@ -223,6 +229,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             ["restore", file, "--force"] | ["restore", "--force", file] => restore(&t, file, true),
             ["verify"] => verify(&t, false),
             ["verify", "--deep"] => verify(&t, true),
+            ["import", ..] => import_cmd(&t, args[1..].to_vec()),
             ["reindex"] => reindex(&t, None),
             ["reindex", name] => reindex(&t, Some(name)),
             _ => Err(USAGE.into()),
@@ -366,6 +373,32 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         if name.trim().is_empty() || name.len() > 100 {
             return Err("the token name must be 1 to 100 characters".into());
         }
+        let (token, pattern_text) = issue_token(t, login, &name, &scopes, &patterns, expires)?;
+        println!(
+            "created token `{name}` for `{login}`; scopes: {}; crates: {}; expires: {}",
+            scopes.to_list_string(),
+            if pattern_text.is_empty() {
+                "all"
+            } else {
+                &pattern_text
+            },
+            expires.map(format_utc).unwrap_or_else(|| "never".into())
+        );
+        println!("It is shown only this once:");
+        println!("{token}");
+        Ok(())
+    }
+
+    /// Stores a new token for `login` (created if missing); returns the
+    /// token and its crate patterns as text.
+    fn issue_token(
+        t: &Target,
+        login: &str,
+        name: &str,
+        scopes: &Scopes,
+        patterns: &[edge_registry::auth::CratePattern],
+        expires: Option<i64>,
+    ) -> Result<(String, String), String> {
         let (user_id, created) = ensure_user(t, login, false)?;
         if created {
             println!("created user `{login}` (id {user_id})");
@@ -382,7 +415,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             sql::INSERT_TOKEN,
             &[
                 Lit::Int(user_id),
-                Lit::Text(&name),
+                Lit::Text(name),
                 Lit::Text(&hash_token(&token)),
                 Lit::Text(&token_hint(&token)),
                 Lit::Text(&scopes.to_list_string()),
@@ -391,19 +424,58 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 expires.map(Lit::Int).unwrap_or(Lit::Null),
             ],
         )?;
+        Ok((token, pattern_text))
+    }
+
+    fn import_cmd(t: &Target, mut args: Vec<String>) -> Result<(), String> {
+        let url = base_url(t, option(&mut args, "--url")?);
+        let lockfile = option(&mut args, "--lockfile")?;
+        let token =
+            match option(&mut args, "--token")?.or_else(|| std::env::var("REGISTRY_TOKEN").ok()) {
+                Some(tok) => tok,
+                None => {
+                    let scopes = Scopes::parse("read,publish-new,publish-update")?;
+                    let (tok, _) =
+                        issue_token(t, "importer", "import", &scopes, &[], Some(now() + 86_400))?;
+                    eprintln!("publishing as user `importer` with a new one-day token");
+                    tok
+                }
+            };
+        if let Some(bad) = args.iter().find(|a| a.starts_with('-')) {
+            return Err(format!("unknown option {bad}\n{USAGE}"));
+        }
+        let source = match lockfile {
+            Some(path) if args.is_empty() => crate::import::Source::Lockfile(path.into()),
+            Some(_) => return Err("give either --lockfile or crate names, not both".into()),
+            None => crate::import::Source::Specs(args),
+        };
+        use std::io::IsTerminal;
+        let opts = crate::import::Options {
+            source,
+            url,
+            token,
+            progress: std::io::stderr().is_terminal(),
+        };
+        let s = crate::import::run(&opts)?;
+        let secs = s.elapsed.as_secs_f64();
         println!(
-            "created token `{name}` for `{login}`; scopes: {}; crates: {}; expires: {}",
-            scopes.to_list_string(),
-            if pattern_text.is_empty() {
-                "all"
-            } else {
-                &pattern_text
-            },
-            expires.map(format_utc).unwrap_or_else(|| "never".into())
+            "imported {}, skipped {} (already present), failed {} in {secs:.1} s ({:.1} imports/s)",
+            s.imported.len(),
+            s.skipped.len(),
+            s.failed.len(),
+            s.imported.len() as f64 / secs.max(0.001)
         );
-        println!("It is shown only this once:");
-        println!("{token}");
-        Ok(())
+        for (id, why) in &s.failed {
+            println!("  failed {id}: {why}");
+        }
+        if s.failed.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} packages were not imported; fix the cause and run the same command again (finished ones are skipped)",
+                s.failed.len()
+            ))
+        }
     }
 
     fn token_list(t: &Target, login: &str) -> Result<(), String> {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::index::IndexDep;
 use super::names;
@@ -135,7 +135,7 @@ fn null_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 /// The JSON metadata of a publish (cargo's `NewCrate`). Unknown fields are
 /// ignored and missing or null fields take their empty value.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct PublishMeta {
     pub name: String,
     pub vers: String,
@@ -172,7 +172,7 @@ pub struct PublishMeta {
 }
 
 /// One dependency as cargo sends it (`NewCrateDependency`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PublishDep {
     /// The real package name.
     pub name: String,
@@ -200,7 +200,9 @@ pub struct PublishDep {
 /// Most dependencies one version may declare.
 pub const MAX_DEPS: usize = 500;
 /// Most features one version may declare, and most values per feature.
-pub const MAX_FEATURES: usize = 300;
+/// crates.io's default is 300 but it raises it for crates such as `web-sys`
+/// (over 1,700) and `windows`; the metadata size limit bounds the total.
+pub const MAX_FEATURES: usize = 5000;
 /// Longest free-text field kept (description, URLs, license).
 pub const MAX_TEXT: usize = 1000;
 /// Longest README kept, in bytes.

@@ -1,0 +1,338 @@
+//! `scripts/admin import`: copies crates from crates.io into the registry.
+//! Resolves the closure with cargo (in a scratch package), fetches the
+//! `.crate` files with `cargo fetch` (so only the package registry is
+//! contacted and cargo's cache is reused), and publishes each package, its
+//! dependencies first, through the registry's own publish API. Versions
+//! already present with the same checksum are skipped, so a run can be
+//! repeated or resumed at any time.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use edge_registry::import::lockfile::{self, Locked};
+use edge_registry::import::{crate_file, manifest};
+use edge_registry::protocol::index::sha256_hex;
+use edge_registry::protocol::names::index_path;
+
+/// What to import.
+pub enum Source {
+    /// `name` or `name@requirement`, resolved with default features.
+    Specs(Vec<String>),
+    /// Exactly the crates.io packages of this lockfile.
+    Lockfile(PathBuf),
+}
+
+pub struct Options {
+    pub source: Source,
+    /// The registry's base URL (`http://127.0.0.1:8787`).
+    pub url: String,
+    /// A token with publish-new, publish-update and read scopes.
+    pub token: String,
+    /// Show a progress bar (a terminal) or plain lines.
+    pub progress: bool,
+}
+
+/// How each package ended.
+#[derive(Default)]
+pub struct Summary {
+    pub imported: Vec<String>,
+    pub skipped: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub elapsed: Duration,
+}
+
+/// Runs an import; `Err` only when nothing could be attempted.
+pub fn run(opts: &Options) -> Result<Summary, String> {
+    let work = std::env::temp_dir().join(format!("edge-registry-import-{}", std::process::id()));
+    let result = run_in(opts, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+fn run_in(opts: &Options, work: &Path) -> Result<Summary, String> {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    std::fs::create_dir_all(work.join("src")).map_err(|e| format!("scratch dir: {e}"))?;
+    std::fs::write(work.join("src/lib.rs"), "").map_err(|e| format!("scratch dir: {e}"))?;
+    let deps = match &opts.source {
+        Source::Specs(specs) => specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| spec_dep(i, s))
+            .collect::<Result<Vec<_>, _>>()?,
+        Source::Lockfile(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let locked = lockfile::parse(&text)?;
+            for p in locked
+                .iter()
+                .filter(|p| p.source.is_some() && !p.is_crates_io())
+            {
+                summary.failed.push((
+                    p.id(),
+                    "not from crates.io (git or another registry)".into(),
+                ));
+            }
+            std::fs::write(work.join("Cargo.lock"), &text)
+                .map_err(|e| format!("scratch dir: {e}"))?;
+            locked
+                .iter()
+                .filter(|p| p.is_crates_io())
+                .enumerate()
+                .map(|(i, p)| {
+                    // Build metadata is ignored in requirements (and warned about).
+                    let exact = p.version.split('+').next().unwrap_or(&p.version);
+                    format!(
+                        "d{i} = {{ package = \"{}\", version = \"={exact}\", default-features = false }}",
+                        p.name
+                    )
+                })
+                .collect()
+        }
+    };
+    if deps.is_empty() {
+        return Err("nothing to import: name crates (`serde@1`) or give --lockfile".into());
+    }
+    let manifest_text = format!(
+        "[package]\nname = \"edge-registry-import\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n[dependencies]\n{}\n",
+        deps.join("\n")
+    );
+    std::fs::write(work.join("Cargo.toml"), manifest_text)
+        .map_err(|e| format!("scratch dir: {e}"))?;
+
+    eprintln!("resolving and fetching with cargo…");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["fetch", "--manifest-path"])
+        .arg(work.join("Cargo.toml"))
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("cargo could not resolve or fetch the crates (see above)".into());
+    }
+    let resolved = lockfile::parse(
+        &std::fs::read_to_string(work.join("Cargo.lock"))
+            .map_err(|e| format!("cargo wrote no lockfile: {e}"))?,
+    )?;
+    let packages: Vec<Locked> = resolved.into_iter().filter(Locked::is_crates_io).collect();
+    let order = lockfile::dependency_order(&packages);
+    let caches = cache_dirs()?;
+    let registry = Registry::new(&opts.url, &opts.token);
+    let present = registry.present(&packages)?;
+
+    let bar = progress_bar(opts.progress, packages.len());
+    let mut failed_ids: HashSet<String> = HashSet::new();
+    for i in order {
+        let Some(p) = packages.get(i) else { continue };
+        bar.set_message(p.id());
+        let outcome = import_one(p, &caches, &registry, &present, &failed_ids, &packages);
+        match outcome {
+            Outcome::Imported => summary.imported.push(p.id()),
+            Outcome::Skipped => summary.skipped.push(p.id()),
+            Outcome::Failed(why) => {
+                bar.println(format!("failed {}: {why}", p.id()));
+                failed_ids.insert(p.id());
+                summary.failed.push((p.id(), why));
+            }
+        }
+        bar.set_prefix(format!(
+            "imported {} skipped {} failed {}",
+            summary.imported.len(),
+            summary.skipped.len(),
+            summary.failed.len()
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn progress_bar(visible: bool, len: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if !visible {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        return bar;
+    }
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} {prefix} {wide_msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// `d<i> = { package = "name", version = "req" }` for `name[@req]`.
+fn spec_dep(i: usize, spec: &str) -> Result<String, String> {
+    let (name, req) = spec.split_once('@').unwrap_or((spec, "*"));
+    edge_registry::protocol::names::validate_dependency_name(name)
+        .map_err(|e| format!("`{spec}`: {e}"))?;
+    semver::VersionReq::parse(req).map_err(|e| format!("`{spec}`: {e}"))?;
+    Ok(format!(
+        "d{i} = {{ package = \"{name}\", version = \"{}\" }}",
+        req.replace('"', "")
+    ))
+}
+
+enum Outcome {
+    Imported,
+    Skipped,
+    Failed(String),
+}
+
+fn import_one(
+    p: &Locked,
+    caches: &[PathBuf],
+    registry: &Registry,
+    present: &HashMap<String, String>,
+    failed: &HashSet<String>,
+    all: &[Locked],
+) -> Outcome {
+    let Some(want) = p.checksum.as_deref() else {
+        return Outcome::Failed("the lockfile has no checksum for it".into());
+    };
+    if let Some(have) = present.get(&p.id()) {
+        return if have == want {
+            Outcome::Skipped
+        } else {
+            Outcome::Failed(format!(
+                "the registry holds different contents for this version (checksum {have})"
+            ))
+        };
+    }
+    // A dependency that failed makes this one unresolvable: do not publish.
+    for d in &p.dependencies {
+        let mut w = d.split_whitespace();
+        let (name, vers) = (w.next().unwrap_or(""), w.next());
+        if let Some(f) = all
+            .iter()
+            .filter(|q| q.name == name && vers.is_none_or(|v| q.version == v))
+            .map(Locked::id)
+            .find(|id| failed.contains(id))
+        {
+            return Outcome::Failed(format!("its dependency {f} failed"));
+        }
+    }
+    let file = format!("{}-{}.crate", p.name, p.version);
+    let Some(bytes) = caches
+        .iter()
+        .find_map(|dir| std::fs::read(dir.join(&file)).ok())
+    else {
+        return Outcome::Failed(
+            "cargo fetched it but its .crate file is not in cargo's cache".into(),
+        );
+    };
+    if sha256_hex(&bytes) != want {
+        return Outcome::Failed(
+            "the cached .crate file does not match the lockfile checksum".into(),
+        );
+    }
+    let meta = crate_file::read(&bytes, &p.name, &p.version)
+        .and_then(|c| manifest::publish_meta(&c))
+        .and_then(|m| serde_json::to_vec(&m).map_err(|e| e.to_string()));
+    let body = match meta.and_then(|json| crate_file::publish_body(&json, &bytes)) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(e),
+    };
+    match registry.publish(&body) {
+        Ok(()) => Outcome::Imported,
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// cargo's download caches (`$CARGO_HOME/registry/cache/*`).
+fn cache_dirs() -> Result<Vec<PathBuf>, String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("set CARGO_HOME or HOME")?;
+    let dir = home.join("registry").join("cache");
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    Ok(entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+}
+
+/// The registry's HTTP API, as cargo uses it.
+struct Registry {
+    agent: ureq::Agent,
+    url: String,
+    token: String,
+}
+
+impl Registry {
+    fn new(url: &str, token: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .new_agent();
+        Registry {
+            agent,
+            url: url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    /// `name@version` → checksum of every version already published of
+    /// the crates in `packages` (one index read per crate name).
+    fn present(&self, packages: &[Locked]) -> Result<HashMap<String, String>, String> {
+        let names: HashSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        let mut out = HashMap::new();
+        for name in names {
+            let Some(path) = index_path(name) else {
+                continue;
+            };
+            let mut resp = self
+                .agent
+                .get(format!("{}/index/{path}", self.url))
+                .header("Authorization", &self.token)
+                .call()
+                .map_err(|e| format!("cannot reach the registry at {}: {e}", self.url))?;
+            match resp.status().as_u16() {
+                200 => {}
+                404 => continue,
+                401 | 403 => {
+                    return Err(format!(
+                        "the registry refused the token ({}): it needs the read, publish-new and publish-update scopes",
+                        resp.status()
+                    ));
+                }
+                s => return Err(format!("reading the index of `{name}`: HTTP {s}")),
+            }
+            let text = resp
+                .body_mut()
+                .read_to_string()
+                .map_err(|e| format!("reading the index of `{name}`: {e}"))?;
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .map_err(|e| format!("the index of `{name}` is damaged: {e}"))?;
+                if let (Some(n), Some(vers), Some(ck)) =
+                    (v["name"].as_str(), v["vers"].as_str(), v["cksum"].as_str())
+                {
+                    out.insert(format!("{n}@{vers}"), ck.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn publish(&self, body: &[u8]) -> Result<(), String> {
+        let mut resp = self
+            .agent
+            .put(format!("{}/api/v1/crates/new", self.url))
+            .header("Authorization", &self.token)
+            .send(body)
+            .map_err(|e| format!("cannot reach the registry: {e}"))?;
+        let status = resp.status().as_u16();
+        if status == 200 {
+            return Ok(());
+        }
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let detail = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["errors"][0]["detail"].as_str().map(str::to_string))
+            .unwrap_or(text);
+        Err(format!("the registry answered {status}: {detail}"))
+    }
+}
