@@ -4,6 +4,8 @@
 //! `scripts/test` provides both and runs these with `--ignored`.
 
 mod common;
+#[path = "e2e/import.rs"]
+mod import;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
