@@ -50,6 +50,8 @@ pub struct MemoryStore {
     fail_at: std::sync::atomic::AtomicUsize,
     /// Whether the failing operation takes effect before it fails.
     fail_after_effect: std::sync::atomic::AtomicBool,
+    /// The storage each operation went to (`kv`, `r2`, `d1`), in order.
+    kinds: Mutex<Vec<&'static str>>,
 }
 
 /// A future that is pending once, then ready.
@@ -84,6 +86,11 @@ impl MemoryStore {
         }
     }
 
+    /// The storage each operation so far went to (`kv`, `r2` or `d1`).
+    pub fn op_kinds(&self) -> Vec<&'static str> {
+        self.kinds.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
     /// Storage operations made so far.
     pub fn op_count(&self) -> usize {
         self.ops.load(std::sync::atomic::Ordering::Relaxed)
@@ -110,9 +117,16 @@ impl MemoryStore {
 
     /// Runs one storage operation: counts it, yields when interleaving,
     /// and fails it before or after its effect when a fault is injected.
-    async fn run<T>(&self, op: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    async fn run<T>(
+        &self,
+        kind: &'static str,
+        op: impl FnOnce() -> StoreResult<T>,
+    ) -> StoreResult<T> {
         use std::sync::atomic::Ordering::Relaxed;
         let n = self.ops.fetch_add(1, Relaxed) + 1;
+        if let Ok(mut kinds) = self.kinds.lock() {
+            kinds.push(kind);
+        }
         if self.yields {
             YieldNow(false).await;
         }
@@ -173,17 +187,18 @@ impl MemoryStore {
 
 impl IndexStore for MemoryStore {
     async fn get_file(&self, key: &str) -> StoreResult<Option<IndexFile>> {
-        self.run(|| Ok(self.lock()?.index.get(key).cloned())).await
+        self.run("kv", || Ok(self.lock()?.index.get(key).cloned()))
+            .await
     }
     async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()> {
-        self.run(|| {
+        self.run("kv", || {
             self.lock()?.index.insert(key.to_string(), file.clone());
             Ok(())
         })
         .await
     }
     async fn delete_file(&self, key: &str) -> StoreResult<()> {
-        self.run(|| {
+        self.run("kv", || {
             self.lock()?.index.remove(key);
             Ok(())
         })
@@ -194,7 +209,7 @@ impl IndexStore for MemoryStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<(Vec<String>, Option<String>)> {
-        self.run(|| {
+        self.run("kv", || {
             let s = self.lock()?;
             let mut keys: Vec<&String> = s
                 .index
@@ -213,7 +228,7 @@ impl IndexStore for MemoryStore {
 
 impl BlobStore for MemoryStore {
     async fn put_blob(&self, key: &str, bytes: &[u8], meta: &BlobMeta) -> StoreResult<()> {
-        self.run(|| {
+        self.run("r2", || {
             self.lock()?
                 .blobs
                 .entry(key.to_string())
@@ -226,20 +241,23 @@ impl BlobStore for MemoryStore {
         .await
     }
     async fn get_blob(&self, key: &str) -> StoreResult<Option<Blob>> {
-        self.run(|| Ok(self.lock()?.blobs.get(key).cloned())).await
+        self.run("r2", || Ok(self.lock()?.blobs.get(key).cloned()))
+            .await
     }
 }
 
 impl UserStore for MemoryStore {
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        self.run(|| Ok(self.lock()?.users.iter().find(|u| u.id == id).cloned()))
-            .await
+        self.run("d1", || {
+            Ok(self.lock()?.users.iter().find(|u| u.id == id).cloned())
+        })
+        .await
     }
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.run(|| Ok(self.lock()?.users.clone())).await
+        self.run("d1", || Ok(self.lock()?.users.clone())).await
     }
     async fn set_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             if let Some(u) = s.users.iter_mut().find(|u| u.id == user_id) {
                 u.disabled = disabled;
@@ -252,7 +270,7 @@ impl UserStore for MemoryStore {
         .await
     }
     async fn set_admin(&self, user_id: i64, admin: bool) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             if let Some(u) = self.lock()?.users.iter_mut().find(|u| u.id == user_id) {
                 u.is_admin = admin;
             }
@@ -261,7 +279,7 @@ impl UserStore for MemoryStore {
         .await
     }
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .users
@@ -272,7 +290,7 @@ impl UserStore for MemoryStore {
         .await
     }
     async fn users_by_logins(&self, logins: &[String]) -> StoreResult<Vec<User>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             Ok(s.users
                 .iter()
@@ -288,7 +306,7 @@ impl UserStore for MemoryStore {
         is_admin: bool,
         now: i64,
     ) -> StoreResult<Option<User>> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             if s.users.iter().any(|u| u.login.eq_ignore_ascii_case(login)) {
                 return Ok(None);
@@ -310,7 +328,7 @@ impl UserStore for MemoryStore {
 
 impl TokenStore for MemoryStore {
     async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .tokens
@@ -321,7 +339,7 @@ impl TokenStore for MemoryStore {
         .await
     }
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let Some((t, _)) = s.tokens.iter().find(|(_, h)| h == hash) else {
                 return Ok(None);
@@ -332,7 +350,7 @@ impl TokenStore for MemoryStore {
         .await
     }
     async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             let rec = TokenRecord {
                 id: s.id(),
@@ -352,7 +370,7 @@ impl TokenStore for MemoryStore {
         .await
     }
     async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .tokens
@@ -364,7 +382,7 @@ impl TokenStore for MemoryStore {
         .await
     }
     async fn revoke_token(&self, id: i64, now: i64) -> StoreResult<bool> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             match s
                 .tokens
@@ -381,7 +399,7 @@ impl TokenStore for MemoryStore {
         .await
     }
     async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             if let Some((t, _)) = s.tokens.iter_mut().find(|(t, _)| t.id == id)
                 && t.last_used_at.is_none_or(|l| l < now - 60)
@@ -400,7 +418,7 @@ fn is_owner(s: &State, crate_id: i64, user_id: i64) -> bool {
 
 impl CrateStore for MemoryStore {
     async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .crates
@@ -411,7 +429,7 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             Ok(s.crates
                 .iter()
@@ -422,14 +440,14 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
-        self.run(|| Ok(self.lock()?.crates.clone())).await
+        self.run("d1", || Ok(self.lock()?.crates.clone())).await
     }
     async fn version(
         &self,
         crate_id: i64,
         num_no_build: &str,
     ) -> StoreResult<Option<VersionRecord>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .versions
@@ -444,7 +462,7 @@ impl CrateStore for MemoryStore {
         crate_id: i64,
         cksum: &str,
     ) -> StoreResult<Option<VersionRecord>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .versions
@@ -455,7 +473,7 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn insert_version(&self, v: &NewVersion) -> StoreResult<InsertOutcome> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             let existing = s.crates.iter().find(|c| c.canon == v.canon).cloned();
             let (crate_id, new_crate) = match existing {
@@ -547,7 +565,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             let Some(v) = s.versions.iter_mut().find(|v| v.id == version_id) else {
                 return Ok(false);
@@ -569,7 +587,7 @@ impl CrateStore for MemoryStore {
         &self,
         crate_id: i64,
     ) -> StoreResult<Option<(CrateRecord, Vec<VersionRecord>)>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let Some(c) = s.crates.iter().find(|c| c.id == crate_id).cloned() else {
                 return Ok(None);
@@ -590,7 +608,7 @@ impl CrateStore for MemoryStore {
         after_id: i64,
         limit: usize,
     ) -> StoreResult<RepairCandidates> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let changed = s
                 .crates
@@ -615,17 +633,17 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn repair_state(&self) -> StoreResult<Option<RepairState>> {
-        self.run(|| Ok(self.lock()?.repair.clone())).await
+        self.run("d1", || Ok(self.lock()?.repair.clone())).await
     }
     async fn put_repair_state(&self, state: &RepairState) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.repair = Some(state.clone());
             Ok(())
         })
         .await
     }
     async fn crate_rev(&self, crate_id: i64) -> StoreResult<Option<i64>> {
-        self.run(|| {
+        self.run("d1", || {
             Ok(self
                 .lock()?
                 .crates
@@ -641,7 +659,7 @@ impl CrateStore for MemoryStore {
         rev: i64,
         max_version: Option<&str>,
     ) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             if let Some(c) = s.crates.iter_mut().find(|c| c.id == crate_id)
                 && rev >= c.indexed_rev
@@ -654,7 +672,7 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn owners(&self, crate_id: i64) -> StoreResult<Vec<User>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             Ok(s.users
                 .iter()
@@ -665,7 +683,7 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn is_owner(&self, crate_id: i64, user_id: i64) -> StoreResult<bool> {
-        self.run(|| Ok(is_owner(&*self.lock()?, crate_id, user_id)))
+        self.run("d1", || Ok(is_owner(&*self.lock()?, crate_id, user_id)))
             .await
     }
     async fn add_owners(
@@ -675,7 +693,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<usize> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             let mut added = 0;
             for &u in user_ids {
@@ -695,7 +713,7 @@ impl CrateStore for MemoryStore {
         _actor: i64,
         _now: i64,
     ) -> StoreResult<RemoveOutcome> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             let remaining = s
                 .owners
@@ -718,7 +736,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let cq = canonical(q);
             let lq = q.to_lowercase();
@@ -762,7 +780,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let mut all = s.crates.clone();
             match sort {
@@ -788,7 +806,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<VersionSummary>, u32)> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let mut vs: Vec<&VersionRecord> = s
                 .versions
@@ -815,7 +833,7 @@ impl CrateStore for MemoryStore {
         .await
     }
     async fn version_detail(&self, crate_id: i64, num: &str) -> StoreResult<Option<VersionDetail>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let Some(v) = s
                 .versions
@@ -837,7 +855,7 @@ impl CrateStore for MemoryStore {
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let mut ids: Vec<i64> = s
                 .deps
@@ -870,25 +888,25 @@ impl CrateStore for MemoryStore {
 
 impl AccountStore for MemoryStore {
     async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
-        self.run(|| Ok(self.lock()?.passwords.get(&user_id).cloned()))
+        self.run("d1", || Ok(self.lock()?.passwords.get(&user_id).cloned()))
             .await
     }
     async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.passwords.insert(user_id, hash.to_string());
             Ok(())
         })
         .await
     }
     async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.sessions.insert(id_hash.to_string(), s.clone());
             Ok(())
         })
         .await
     }
     async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>> {
-        self.run(|| {
+        self.run("d1", || {
             let s = self.lock()?;
             let Some(rec) = s.sessions.get(id_hash) else {
                 return Ok(None);
@@ -901,14 +919,14 @@ impl AccountStore for MemoryStore {
         .await
     }
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.sessions.remove(id_hash);
             Ok(())
         })
         .await
     }
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.sessions.retain(|_, r| r.user_id != user_id);
             Ok(())
         })
@@ -923,7 +941,7 @@ impl AccountStore for MemoryStore {
         _now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.links.insert(
                 hash.to_string(),
                 (user_id, purpose.to_string(), expires_at, None),
@@ -933,7 +951,7 @@ impl AccountStore for MemoryStore {
         .await
     }
     async fn consume_link(&self, hash: &str, now: i64) -> StoreResult<Option<(i64, String)>> {
-        self.run(|| {
+        self.run("d1", || {
             let mut s = self.lock()?;
             match s.links.get_mut(hash) {
                 Some((user, purpose, expires, used)) if used.is_none() && *expires > now => {
@@ -946,18 +964,20 @@ impl AccountStore for MemoryStore {
         .await
     }
     async fn failures(&self, login: &str) -> StoreResult<Option<Failures>> {
-        self.run(|| Ok(self.lock()?.failures.get(&login.to_lowercase()).copied()))
-            .await
+        self.run("d1", || {
+            Ok(self.lock()?.failures.get(&login.to_lowercase()).copied())
+        })
+        .await
     }
     async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.failures.insert(login.to_lowercase(), *f);
             Ok(())
         })
         .await
     }
     async fn clear_failures(&self, login: &str) -> StoreResult<()> {
-        self.run(|| {
+        self.run("d1", || {
             self.lock()?.failures.remove(&login.to_lowercase());
             Ok(())
         })
