@@ -51,6 +51,9 @@ impl Stores for CfStores {
 thread_local! {
     /// Validated tokens, shared by the requests of this isolate.
     static TOKEN_CACHE: Rc<TokenCache> = Rc::new(TokenCache::new());
+    /// The configuration from `[vars]`, read once per isolate (vars only
+    /// change with a deployment, which starts new isolates).
+    static CONFIG: std::cell::OnceCell<Config> = const { std::cell::OnceCell::new() };
 }
 
 fn var_u64(env: &Env, name: &str) -> Option<u64> {
@@ -96,7 +99,7 @@ fn app(env: &Env) -> worker::Result<App<CfStores>> {
             },
             db: D1Store { db: env.d1("DB")? },
         },
-        config(env),
+        CONFIG.with(|c| c.get_or_init(|| config(env)).clone()),
     ))
 }
 
