@@ -87,13 +87,15 @@ w("`wrangler dev` without running the Worker (the platform's ceiling); \"asset v
 w("the Worker\" is how this project serves its pages (`run_worker_first`), the")
 w("Worker passing the request to the asset binding; \"one-KV-read JS Worker\"")
 w("(`bench/kv-floor`) answers with one KV `getWithMetadata` and nothing else, the")
-w("floor of a design that reads KV once per index GET; \"nginx\" is a plain static-file server holding the")
+w("floor of a design that reads KV once per index GET, and \"one-KV-read Rust")
+w("Worker\" (`bench/rs-floor`) does the same with the `worker` crate this project")
+w("uses; \"nginx\" is a plain static-file server holding the")
 w("same index tree (the protocol's ceiling); \"index 200\" is an authenticated GET,")
 w("\"index 304\" the same with `If-None-Match`.\n")
 w("| target | conns | req/s min | median | max | p50 ms (median) | p99 ms (median) |")
 w("|---|---|---|---|---|---|---|")
 for c in conns:
-    for key, label in [("floor", "one-KV-read JS Worker (floor)"), ("direct", "asset, no Worker (ceiling)"), ("asset", "asset via the Worker"), ("nginx", "nginx (ceiling)"), ("index200", "index 200"), ("index304", "index 304")]:
+    for key, label in [("floor", "one-KV-read JS Worker (floor)"), ("rsfloor", "one-KV-read Rust Worker (floor)"), ("direct", "asset, no Worker (ceiling)"), ("asset", "asset via the Worker"), ("nginx", "nginx (ceiling)"), ("index200", "index 200"), ("index304", "index 304")]:
         p50 = values.get(f"p50ms_{key}_c{c}")
         p99 = values.get(f"p99ms_{key}_c{c}")
         lat = " | ".join(f"{statistics.median(v):.2f}" if v else "n/a" for v in (p50, p99))
@@ -105,6 +107,7 @@ for c in conns:
     w(f"| index 200 / asset, no Worker | {c} | {mmm(f'ratio_index200_direct_c{c}', '{:.2f}')} |")
     w(f"| index 304 / asset, no Worker | {c} | {mmm(f'ratio_index304_direct_c{c}', '{:.2f}')} |")
     w(f"| index 200 / one-KV-read JS Worker | {c} | {mmm(f'ratio_index200_floor_c{c}', '{:.2f}')} |")
+    w(f"| index 200 / one-KV-read Rust Worker | {c} | {mmm(f'ratio_index200_rsfloor_c{c}', '{:.2f}')} |")
     w(f"| one-KV-read JS Worker / asset, no Worker | {c} | {mmm(f'ratio_floor_direct_c{c}', '{:.2f}')} |")
     w(f"| index 200 / asset via the Worker | {c} | {mmm(f'ratio_index200_asset_c{c}', '{:.2f}')} |")
     w(f"| index 200 / nginx | {c} | {mmm(f'ratio_index200_nginx_c{c}', '{:.2f}')} |")

@@ -143,6 +143,11 @@ fn run_in(opts: &Options, work: &Path) -> Result<Summary, String> {
             summary.failed.len()
         ));
         bar.inc(1);
+        let done = bar.position();
+        if !opts.progress && (done.is_multiple_of(25) || done == packages.len() as u64) {
+            // No terminal: a plain progress line now and then.
+            eprintln!("{done}/{} {}", packages.len(), bar.prefix());
+        }
     }
     bar.finish_and_clear();
     summary.elapsed = started.elapsed();
