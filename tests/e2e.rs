@@ -105,6 +105,10 @@ fn start() -> Server {
 /// Applies the migrations to `state` and serves it with wrangler dev on a
 /// free port; returns the base URL once it answers.
 fn spawn_registry(state: &Path) -> String {
+    // Two wrangler devs starting at once can race for an internal port:
+    // start one at a time.
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
     let port = free_port();
     let st = Command::new(wrangler())
         .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])

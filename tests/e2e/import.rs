@@ -25,11 +25,11 @@ fn registry_packages(lock: &str) -> Vec<String> {
     v
 }
 
-fn import(base: &str) -> String {
+fn import(base: &str, state: &Path) -> String {
     let out = Command::new(root().join("scripts/admin"))
         .args(["import", "--lockfile", "Cargo.lock", "--url", base])
         .current_dir(root())
-        .env("STATE_DIR", &srv().state)
+        .env("STATE_DIR", state)
         .output()
         .expect("scripts/admin runs");
     let text = both(&out);
@@ -86,7 +86,24 @@ fn comparable(line: &serde_json::Value) -> serde_json::Value {
 #[test]
 #[ignore = "needs wrangler dev and crates.io; run by scripts/test"]
 fn imported_lockfile_serves_a_source_replaced_consumer() {
-    let s = srv();
+    // Its own registry, so the shared one stays small for the other tests.
+    srv();
+    let state = work().join("import-state");
+    let base = spawn_registry(&state);
+    let reader = {
+        let out = Command::new(root().join("scripts/admin"))
+            .args(["token", "create", "import-reader", "--scopes", "read"])
+            .env("STATE_DIR", &state)
+            .output()
+            .expect("scripts/admin runs");
+        assert!(out.status.success(), "{}", both(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
     let ours = registry_packages(&std::fs::read_to_string(root().join("Cargo.lock")).unwrap());
     assert!(
         ours.len() >= 100,
@@ -94,12 +111,12 @@ fn imported_lockfile_serves_a_source_replaced_consumer() {
         ours.len()
     );
 
-    let first = import(&s.base);
+    let first = import(&base, &state);
     let (imported, skipped, failed) = counts(&first);
     assert_eq!(failed, 0, "{first}");
     assert!(imported + skipped >= ours.len(), "{first}");
     // Idempotent: a second run finds everything present.
-    let again = import(&s.base);
+    let again = import(&base, &state);
     assert_eq!(counts(&again), (0, imported + skipped, 0), "{again}");
 
     // Fidelity: the lines cargo resolves on match crates.io's own index
@@ -118,8 +135,8 @@ fn imported_lockfile_serves_a_source_replaced_consumer() {
         assert_eq!(st, 200, "crates.io index of {name}");
         let (st, _, mine) = curl(&[
             "-H",
-            &format!("Authorization: {}", alice()),
-            &format!("{}/index/{path}", s.base),
+            &format!("Authorization: {reader}"),
+            &format!("{base}/index/{path}"),
         ]);
         assert_eq!(st, 200, "our index of {name}");
         for line in mine.lines() {
@@ -136,8 +153,8 @@ fn imported_lockfile_serves_a_source_replaced_consumer() {
     // A consumer with crates.io replaced by the registry and an empty
     // CARGO_HOME: resolving this project's dependencies from scratch finds
     // exactly the imported graph, and every download matches its checksum.
-    let reader = new_token("import-reader");
-    let c = Cargo::with_config(
+    let c = Cargo::for_base(
+        &base,
         "replaced",
         Some(&reader),
         "credential-provider = \"cargo:token\"\n[source.crates-io]\nreplace-with = \"local\"\n",
