@@ -100,10 +100,11 @@ pub fn publish_body(json: &[u8], crate_file: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn crate_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    /// A `.crate` file (gzip tar) holding these files (tests only).
+    pub(crate) fn crate_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut tar = tar::Builder::new(Vec::new());
         for (path, data) in entries {
             let mut h = tar::Header::new_gnu();

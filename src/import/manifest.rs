@@ -158,19 +158,9 @@ mod tests {
     use crate::import::crate_file;
 
     fn contents(manifest: &str, files: &[(&str, &[u8])]) -> CrateContents {
-        let mut tar = tar::Builder::new(Vec::new());
         let mut all = vec![("demo-1.2.3/Cargo.toml", manifest.as_bytes())];
         all.extend_from_slice(files);
-        for (path, data) in all {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_cksum();
-            tar.append_data(&mut h, path, data).unwrap();
-        }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
-        crate_file::read(&gz.finish().unwrap(), "demo", "1.2.3").unwrap()
+        crate_file::read(&crate_file::tests::crate_bytes(&all), "demo", "1.2.3").unwrap()
     }
 
     // The shape cargo writes when packaging (normalised manifest).
