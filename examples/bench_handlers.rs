@@ -12,7 +12,7 @@ use edge_registry::service::auth::TokenCache;
 use edge_registry::service::tokens::{TokenRequest, ensure_user, issue};
 use edge_registry::service::{App, Config};
 use edge_registry::store::memory::MemoryStore;
-use edge_registry::web::{Reply, handle};
+use edge_registry::web::handle;
 use futures::executor::block_on;
 
 #[path = "support/mod.rs"]
@@ -45,10 +45,7 @@ fn app_and_token() -> (App<MemoryStore>, TokenCache, String) {
 }
 
 fn send(app: &App<MemoryStore>, cache: &TokenCache, req: &http::Request<Vec<u8>>) -> u16 {
-    match block_on(handle(app, cache, req, NOW)) {
-        Reply::Http(r) => r.status().as_u16(),
-        Reply::Assets | Reply::Asset(_) => 0,
-    }
+    block_on(handle(app, cache, req, NOW)).status().as_u16()
 }
 
 fn report(name: &str, mut times: Vec<f64>) {

@@ -81,11 +81,12 @@ w(f"- commit {cmd('git', '-C', root, 'rev-parse', '--short', 'HEAD')}, {cmd('dat
 w("- The machine is shared and noisy: compare ratios, not absolute figures.\n")
 
 w("## Index reads\n")
-w(f"`wrk -t2 -d{duration}s` against one index file (`serde_json`), {runs} runs.")
+w(f"`wrk -d{duration}s` (2 threads; 1 at c=1) against one index file (`serde_json`), {runs} runs.")
 w("\"asset, no Worker\" is the same bytes served as a static asset by the same")
-w("`wrangler dev` without running the Worker (the platform's ceiling); \"asset via")
-w("the Worker\" is how this project serves its pages (`run_worker_first`), the")
-w("Worker passing the request to the asset binding; \"one-KV-read JS Worker\"")
+w("wrangler, from an assets-only Worker (no Worker code runs: the platform's")
+w("ceiling); \"page from the Worker\" is `/style.css`, one of the pages compiled")
+w("into the registry's Worker (the Worker's own cost with no storage and no")
+w("token); \"one-KV-read JS Worker\"")
 w("(`bench/kv-floor`) answers with one KV `getWithMetadata` and nothing else, the")
 w("floor of a design that reads KV once per index GET, and \"one-KV-read Rust")
 w("Worker\" (`bench/rs-floor`) does the same with the `worker` crate this project")
@@ -95,7 +96,7 @@ w("\"index 304\" the same with `If-None-Match`.\n")
 w("| target | conns | req/s min | median | max | p50 ms (median) | p99 ms (median) |")
 w("|---|---|---|---|---|---|---|")
 for c in conns:
-    for key, label in [("floor", "one-KV-read JS Worker (floor)"), ("rsfloor", "one-KV-read Rust Worker (floor)"), ("direct", "asset, no Worker (ceiling)"), ("asset", "asset via the Worker"), ("nginx", "nginx (ceiling)"), ("index200", "index 200"), ("index304", "index 304")]:
+    for key, label in [("floor", "one-KV-read JS Worker (floor)"), ("rsfloor", "one-KV-read Rust Worker (floor)"), ("direct", "asset, no Worker (ceiling)"), ("asset", "page from the Worker"), ("nginx", "nginx (ceiling)"), ("index200", "index 200"), ("index304", "index 304")]:
         p50 = values.get(f"p50ms_{key}_c{c}")
         p99 = values.get(f"p99ms_{key}_c{c}")
         lat = " | ".join(f"{statistics.median(v):.2f}" if v else "n/a" for v in (p50, p99))
@@ -109,7 +110,7 @@ for c in conns:
     w(f"| index 200 / one-KV-read JS Worker | {c} | {mmm(f'ratio_index200_floor_c{c}', '{:.2f}')} |")
     w(f"| index 200 / one-KV-read Rust Worker | {c} | {mmm(f'ratio_index200_rsfloor_c{c}', '{:.2f}')} |")
     w(f"| one-KV-read JS Worker / asset, no Worker | {c} | {mmm(f'ratio_floor_direct_c{c}', '{:.2f}')} |")
-    w(f"| index 200 / asset via the Worker | {c} | {mmm(f'ratio_index200_asset_c{c}', '{:.2f}')} |")
+    w(f"| index 200 / page from the Worker | {c} | {mmm(f'ratio_index200_asset_c{c}', '{:.2f}')} |")
     w(f"| index 200 / nginx | {c} | {mmm(f'ratio_index200_nginx_c{c}', '{:.2f}')} |")
 w("")
 head = values.get("head_answered", [])
@@ -118,8 +119,8 @@ w(f"`HEAD` on an index file answered 200 with no body: {'yes' if head and min(he
 w("## Cold resolution\n")
 w(f"A consumer with this project's `Cargo.toml`, crates.io replaced by the mirror and an")
 w(f"empty `CARGO_HOME` each time; {runs} runs × {reps} repetitions. The registry needs a")
-w("token; nginx, and the same `wrangler dev` as direct assets (\"assets\"), serve the")
-w("exported index and `.crate` files without one.\n")
+w("token; nginx, and the assets-only Worker under the same wrangler (\"direct\"),")
+w("serve the exported index and `.crate` files without one.\n")
 w("| step | via | seconds min | median | max |")
 w("|---|---|---|---|---|")
 for step in ["resolve", "fetch"]:
@@ -128,7 +129,7 @@ for step in ["resolve", "fetch"]:
 w("")
 w("| ratio | min | median | max |")
 w("|---|---|---|---|")
-for t, label in [("nginx", "nginx"), ("direct", "assets of the same wrangler dev")]:
+for t, label in [("nginx", "nginx"), ("direct", "static assets of the same wrangler")]:
     w(f"| resolve, registry / {label} | {mmm(f'ratio_resolve_registry_{t}', '{:.2f}')} |")
     w(f"| fetch, registry / {label} | {mmm(f'ratio_fetch_registry_{t}', '{:.2f}')} |")
 w("")

@@ -73,10 +73,11 @@ wrangler() {
 }
 
 # build_worker [--no-opt]: builds build/index.js + wasm, skipping the work
-# when nothing under src/ or the manifests changed since the last build.
+# when nothing under src/ or public/ (compiled in) or the manifests changed
+# since the last build.
 build_worker() {
   local stamp="$ROOT/build/.stamp" newest
-  newest="$(find "$ROOT/src" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$stamp" -print -quit 2>/dev/null || true)"
+  newest="$(find "$ROOT/src" "$ROOT/public" "$ROOT/build.rs" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$stamp" -print -quit 2>/dev/null || true)"
   if [ -f "$stamp" ] && [ -f "$ROOT/build/index.js" ] && [ -z "$newest" ] && [ "$(cat "$stamp")" = "${1:-opt}" ]; then
     return
   fi

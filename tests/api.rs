@@ -241,8 +241,13 @@ fn unknown_crates_are_404_never_410() {
             .status,
         405
     );
-    // Non-API paths go to the static assets.
-    assert_eq!(h.get("/", None).status, 0);
+    // Other paths are the web app's pages.
+    let help = h.get("/", None);
+    assert_eq!(help.status, 200);
+    assert!(help.text().contains("<html"), "{}", help.text());
+    let missing = h.get("/nothing-here", None);
+    assert_eq!(missing.status, 404);
+    assert!(missing.detail().contains("no page at /nothing-here"));
     let me = h.get("/me", None);
     assert_eq!(me.status, 302);
 }

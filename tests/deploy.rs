@@ -29,9 +29,15 @@ fn deploy_bundle_builds_with_every_binding() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "dry run failed:\n{text}");
-    for binding in ["env.DB", "env.INDEX", "env.CRATES", "env.ASSETS"] {
+    for binding in ["env.DB", "env.INDEX", "env.CRATES"] {
         assert!(text.contains(binding), "{binding} missing from:\n{text}");
     }
+    // The pages are compiled into the Worker: no asset binding (and so no
+    // asset router in front of every request).
+    assert!(
+        !text.contains("env.ASSETS"),
+        "unexpected asset binding:\n{text}"
+    );
     let files: Vec<String> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

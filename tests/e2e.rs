@@ -790,16 +790,27 @@ fn verify_reports_kv_drift_and_the_cron_and_reindex_repair_it() {
         .iter()
         .map(|n| index_line(n, "1.0.0"))
         .collect();
+    // `wrangler kv key` opens the local KV store beside the running
+    // registry (and the other tests' D1 commands); it sometimes answers
+    // "500 Internal Server Error" while the store is busy. That is the
+    // test's own tool, not the registry, so such a failure is retried.
     let kv = |args: &[&str]| {
-        let st = Command::new(wrangler())
-            .args(["kv", "key"])
-            .args(args)
-            .args(["--binding", "INDEX", "--local", "--persist-to"])
-            .arg(&s.state)
-            .current_dir(root())
-            .output()
-            .unwrap();
-        assert!(st.status.success(), "{}", both(&st));
+        for attempt in 1.. {
+            let st = Command::new(wrangler())
+                .args(["kv", "key"])
+                .args(args)
+                .args(["--binding", "INDEX", "--local", "--persist-to"])
+                .arg(&s.state)
+                .current_dir(root())
+                .output()
+                .unwrap();
+            if st.status.success() {
+                return;
+            }
+            let busy = both(&st).contains("500 Internal Server Error");
+            assert!(busy && attempt < 5, "{}", both(&st));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     };
     let auth = format!("Authorization: {}", alice());
     let get = |path: &str| curl(&["-H", &auth, &format!("{}/index/{path}", s.base)]);

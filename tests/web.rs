@@ -228,11 +228,21 @@ fn links_work_once_and_pages_need_a_session() {
         assert_eq!(r.status, 302, "{page}");
         assert_eq!(r.header("location").unwrap(), format!("/login?next={next}"));
     }
+    let public =
+        |f: &str| std::fs::read(format!("{}/public/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let login = h.get("/login", None);
+    assert_eq!(login.status, 200, "the sign-in page needs no session");
+    assert_eq!(login.body, public("login.html"));
     assert_eq!(
-        h.get("/login", None).status,
-        0,
-        "the sign-in page is a static asset"
+        login.header("content-type").unwrap(),
+        "text/html; charset=utf-8"
     );
+    let cookie = format!("session={}", b.cookie.clone().unwrap());
+    for (page, file) in [("/tokens", "tokens.html"), ("/users", "users.html")] {
+        let r = block_on(h.send_async("GET", page, None, &[("cookie", &cookie)], vec![]));
+        assert_eq!(r.status, 200, "{page}");
+        assert_eq!(r.body, public(file), "{page}");
+    }
     let r = block_on(h.send_async(
         "GET",
         "/me",

@@ -18,7 +18,7 @@ use worker::{
 use crate::protocol::publish::Limits;
 use crate::service::auth::TokenCache;
 use crate::service::{App, Config, Stores, repair};
-use crate::web::{self, Reply};
+use crate::web;
 use d1::D1Store;
 use kv_r2::{KvIndex, R2Blobs};
 
@@ -152,37 +152,6 @@ fn to_worker(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
     }
 }
 
-async fn assets(
-    env: &Env,
-    req: &Request,
-    path: Option<&str>,
-    https: bool,
-) -> worker::Result<Response> {
-    let mut url = req.url()?;
-    if let Some(p) = path {
-        url.set_path(p);
-        url.set_query(None);
-    }
-    let fetched = env.assets("ASSETS")?.fetch(url.to_string(), None).await?;
-    let status = fetched.status_code();
-    let headers = Headers::new();
-    for (k, v) in fetched.headers().entries() {
-        headers.append(&k, &v)?;
-    }
-    let mut map = http::HeaderMap::new();
-    web::respond::add_security_headers(&mut map, https);
-    for (k, v) in map.iter() {
-        if let Ok(v) = v.to_str() {
-            headers.set(k.as_str(), v)?;
-        }
-    }
-    let (_, body) = fetched.into_parts();
-    Ok(Response::builder()
-        .with_status(status)
-        .with_headers(headers)
-        .body(body))
-}
-
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let app = app(&env)?;
@@ -216,11 +185,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         }
     };
     let cache = TOKEN_CACHE.with(Rc::clone);
-    match web::handle(&app, &cache, &http_req, now_secs()).await {
-        Reply::Http(resp) => to_worker(resp),
-        Reply::Assets => assets(&env, &req, None, web::is_https(&http_req)).await,
-        Reply::Asset(p) => assets(&env, &req, Some(p), web::is_https(&http_req)).await,
-    }
+    to_worker(web::handle(&app, &cache, &http_req, now_secs()).await)
 }
 
 #[event(scheduled)]

@@ -1,8 +1,9 @@
 //! Routing on plain `http` types: maps each request to a use-case, applies
 //! authentication with the status codes cargo expects on each path, and
-//! builds responses. Anything that is not an API or index route goes to
-//! the static assets (`Reply::Assets`).
+//! builds responses. Anything that is not an API or index route is a page
+//! of the web app, served from the files compiled in (`assets`).
 
+pub mod assets;
 pub mod respond;
 pub mod ui;
 
@@ -17,17 +18,6 @@ use crate::protocol::names::parse_index_path;
 use crate::service::auth::{AuthError, TokenCache, authenticate};
 use crate::service::{App, RequestCtx, Stores, download, index, owners, publish, search, yank};
 use respond::{Resp, error, json, with_body};
-
-/// What the Worker should answer.
-pub enum Reply {
-    /// This response.
-    Http(Resp),
-    /// Serve the static asset at the request's path (with the security
-    /// headers).
-    Assets,
-    /// Serve the static asset at this path instead.
-    Asset(&'static str),
-}
 
 /// Largest body accepted on routes other than publish.
 pub const SMALL_BODY: u64 = 64 * 1024;
@@ -92,43 +82,40 @@ pub async fn handle<S: Stores>(
     cache: &TokenCache,
     req: &Request<Vec<u8>>,
     now: i64,
-) -> Reply {
+) -> Resp {
     let ctx = RequestCtx {
         base: base_url(app, req),
         now,
     };
     let path = req.uri().path();
-    let routed = if path == "/index" || path.starts_with("/index/") {
-        Some(index_route(app, cache, &ctx, req).await)
+    let routed: RouteResult = if path == "/index" || path.starts_with("/index/") {
+        index_route(app, cache, &ctx, req).await
     } else if path.starts_with("/api/") || path == "/api" {
-        Some(api_route(app, cache, &ctx, req).await)
+        api_route(app, cache, &ctx, req).await
     } else if path.starts_with("/dl/") {
-        Some(dl_route(app, cache, &ctx, req).await)
+        dl_route(app, cache, &ctx, req).await
     } else if path.starts_with("/web/api/") {
-        Some(
-            ui::api(
-                app,
-                cache,
-                &ctx,
-                req,
-                is_https(req),
-                &app.config.registry_name,
-            )
-            .await
-            .map_err(|e| (e, None)),
+        ui::api(
+            app,
+            cache,
+            &ctx,
+            req,
+            is_https(req),
+            &app.config.registry_name,
         )
+        .await
+        .map_err(|e| (e, None))
     } else {
         match ui::page(app, req, is_https(req), now).await {
-            Ok(ui::UiReply::Assets) => None,
-            Ok(ui::UiReply::Asset(p)) => return Reply::Asset(p),
-            Ok(ui::UiReply::Http(r)) => Some(Ok(r)),
-            Err(e) => Some(Err((e, None))),
+            Ok(ui::UiReply::Assets) => static_file(req, path),
+            Ok(ui::UiReply::Asset(p)) => static_file(req, p),
+            Ok(ui::UiReply::Http(r)) => Ok(r),
+            Err(e) => Err((e, None)),
         }
     };
     let mut resp = match routed {
-        None => return Reply::Assets,
-        Some(Ok(r)) => r,
-        Some(Err((e, style))) => {
+        Ok(r) => r,
+        Err((e, style)) => {
             if let AppError::Internal(cause) = &e {
                 log_internal(req, cause);
             }
@@ -140,7 +127,29 @@ pub async fn handle<S: Stores>(
         resp.body_mut().clear();
     }
     respond::add_security_headers(resp.headers_mut(), is_https(req));
-    Reply::Http(resp)
+    resp
+}
+
+/// A page or file of the web app at `path`.
+fn static_file(req: &Request<Vec<u8>>, path: &str) -> RouteResult {
+    if !is_read(req.method()) {
+        return Err((AppError::MethodNotAllowed, None));
+    }
+    match assets::lookup(path) {
+        assets::Lookup::File(a) => Ok(assets::respond(
+            a,
+            req.headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok()),
+        )),
+        assets::Lookup::Redirect(to) => Ok(assets::redirect_keeping_query(&to, req.uri().query())),
+        assets::Lookup::Missing => Err((
+            AppError::NotFound(format!(
+                "no page at {path}: the registry's help is at /, its crates at /crates"
+            )),
+            None,
+        )),
+    }
 }
 
 fn log_internal(req: &Request<Vec<u8>>, cause: &str) {

@@ -10,7 +10,7 @@ use edge_registry::service::auth::TokenCache;
 use edge_registry::service::tokens::{TokenRequest, ensure_user, issue};
 use edge_registry::service::{App, Config};
 use edge_registry::store::memory::MemoryStore;
-use edge_registry::web::{Reply, handle};
+use edge_registry::web::handle;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::executor::block_on;
@@ -146,25 +146,13 @@ impl Harness {
             b = b.header(*k, *v);
         }
         let req = b.body(body).unwrap();
-        match handle(&self.app, &self.cache, &req, self.now).await {
-            Reply::Http(r) => {
-                let (parts, body) = r.into_parts();
-                Resp {
-                    status: parts.status.as_u16(),
-                    headers: parts.headers,
-                    body,
-                }
-            }
-            Reply::Assets => Resp {
-                status: 0,
-                headers: http::HeaderMap::new(),
-                body: b"<assets>".to_vec(),
-            },
-            Reply::Asset(p) => Resp {
-                status: 0,
-                headers: http::HeaderMap::new(),
-                body: format!("<asset {p}>").into_bytes(),
-            },
+        let (parts, body) = handle(&self.app, &self.cache, &req, self.now)
+            .await
+            .into_parts();
+        Resp {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
         }
     }
 
