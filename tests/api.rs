@@ -252,6 +252,71 @@ fn unknown_crates_are_404_never_410() {
     assert_eq!(me.status, 302);
 }
 
+/// The pages compiled into the Worker: bytes, types, revalidation, HEAD,
+/// clean URLs, and only GET/HEAD.
+#[test]
+fn web_pages_are_served_from_the_worker() {
+    let h = Harness::new();
+    let file =
+        |f: &str| std::fs::read(format!("{}/public/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let help = h.get("/", None);
+    assert_eq!(help.status, 200);
+    assert_eq!(help.body, file("index.html"));
+    assert_eq!(
+        help.header("content-type").unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(help.header("cache-control").unwrap(), "no-cache");
+    assert!(
+        help.header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    let etag = help.header("etag").unwrap();
+    let again = futures::executor::block_on(h.send_async(
+        "GET",
+        "/",
+        None,
+        &[("if-none-match", &etag)],
+        vec![],
+    ));
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let head = h.send("HEAD", "/style.css", None, vec![]);
+    assert_eq!((head.status, head.body.len()), (200, 0));
+    assert_eq!(
+        head.header("content-type").unwrap(),
+        "text/css; charset=utf-8"
+    );
+    let js = h.get("/app.js", None);
+    assert_eq!(js.body, file("app.js"));
+    assert_eq!(
+        js.header("content-type").unwrap(),
+        "text/javascript; charset=utf-8"
+    );
+    assert_ne!(js.header("etag"), Some(etag));
+    // `.html` URLs redirect to the clean one, keeping the query.
+    let r = h.get("/login.html?next=%2Fcrates", None);
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location").unwrap(), "/login?next=%2Fcrates");
+    assert_eq!(h.get("/index.html", None).header("location").unwrap(), "/");
+    // Only reads; nothing outside public/.
+    for (m, p) in [("POST", "/"), ("PUT", "/login"), ("DELETE", "/style.css")] {
+        let r = h.send(m, p, None, vec![]);
+        assert_eq!(r.status, 405, "{m} {p}");
+        assert!(r.detail().contains("method"), "{m} {p}: {}", r.detail());
+    }
+    for p in [
+        "/../Cargo.toml",
+        "/public/app.js",
+        "/%2e%2e/Cargo.toml",
+        "/build.rs",
+    ] {
+        let r = h.get(p, None);
+        assert_eq!(r.status, 404, "{p}");
+        assert!(r.detail().contains("no page at"), "{p}");
+    }
+}
+
 #[test]
 fn dash_underscore_variants_are_not_served_at_each_others_paths() {
     let h = Harness::new();
