@@ -46,8 +46,9 @@ mod cli {
   backup <file>                             (database rows and .crate blobs, as a .tar.gz)
   restore <file> [--force]                  (into an empty registry; --force allows a non-empty one)
   verify [--deep]                            (report index drift from the database; changes nothing)
-  import [--lockfile Cargo.lock] [NAME[@REQ]...] [--url BASE] [--token T]
-                                            (copy crates and their dependencies from crates.io)
+  import [--lockfile Cargo.lock] [NAME[@REQ]...] [--url BASE] [--token T] [--jobs N]
+                                            (copy crates and their dependencies from crates.io;
+                                             N publishes at a time, default 4)
 Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
 
     /// Where commands act.
@@ -430,6 +431,13 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     fn import_cmd(t: &Target, mut args: Vec<String>) -> Result<(), String> {
         let url = base_url(t, option(&mut args, "--url")?);
         let lockfile = option(&mut args, "--lockfile")?;
+        let jobs = match option(&mut args, "--jobs")? {
+            None => crate::import::DEFAULT_JOBS,
+            Some(n) => match n.parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => return Err(format!("--jobs takes a number from 1 to 64, not `{n}`")),
+            },
+        };
         let token =
             match option(&mut args, "--token")?.or_else(|| std::env::var("REGISTRY_TOKEN").ok()) {
                 Some(tok) => tok,
@@ -455,6 +463,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             url,
             token,
             progress: std::io::stderr().is_terminal(),
+            jobs,
         };
         let s = crate::import::run(&opts)?;
         let secs = s.elapsed.as_secs_f64();

@@ -76,11 +76,9 @@ pub fn parse(text: &str) -> Result<Vec<Locked>, String> {
         .collect())
 }
 
-/// Orders `packages` so that every package comes after the packages it
-/// depends on (lockfile edges; a dependency that is not in `packages` is
-/// ignored). Ties keep name order, so the result is deterministic. Returns
-/// indexes into `packages`.
-pub fn dependency_order(packages: &[Locked]) -> Vec<usize> {
+/// Each package's dependencies, as indexes into `packages` (lockfile
+/// edges; a dependency that is not in `packages` is left out).
+fn edges(packages: &[Locked]) -> Vec<Vec<usize>> {
     // `name` alone names the only version of that name in the lockfile.
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, p) in packages.iter().enumerate() {
@@ -98,10 +96,18 @@ pub fn dependency_order(packages: &[Locked]) -> Vec<usize> {
                 .find(|&i| packages.get(i).is_some_and(|p| p.version == v)),
         }
     };
-    let deps: Vec<Vec<usize>> = packages
+    packages
         .iter()
         .map(|p| p.dependencies.iter().filter_map(|d| resolve(d)).collect())
-        .collect();
+        .collect()
+}
+
+/// Orders `packages` so that every package comes after the packages it
+/// depends on (lockfile edges; a dependency that is not in `packages` is
+/// ignored). Ties keep name order, so the result is deterministic. Returns
+/// indexes into `packages`.
+pub fn dependency_order(packages: &[Locked]) -> Vec<usize> {
+    let deps = edges(packages);
     let mut order: Vec<usize> = (0..packages.len()).collect();
     order.sort_by_key(|&i| {
         packages
@@ -141,6 +147,37 @@ pub fn dependency_order(packages: &[Locked]) -> Vec<usize> {
         }
     }
     out
+}
+
+/// `packages` in dependency levels: level 0 depends on nothing in
+/// `packages`, and every package is in a later level than each of its
+/// dependencies, so the packages of one level can be published at the same
+/// time once the levels before it are done. Levels are in
+/// `dependency_order`, and a cycle is cut where that order cut it.
+pub fn dependency_levels(packages: &[Locked]) -> Vec<Vec<usize>> {
+    let deps = edges(packages);
+    let mut level: Vec<Option<usize>> = vec![None; packages.len()];
+    let mut levels: Vec<Vec<usize>> = Vec::new();
+    for i in dependency_order(packages) {
+        let l = deps
+            .get(i)
+            .into_iter()
+            .flatten()
+            .filter_map(|&d| level.get(d).copied().flatten())
+            .map(|d| d + 1)
+            .max()
+            .unwrap_or(0);
+        if let Some(slot) = level.get_mut(i) {
+            *slot = Some(l);
+        }
+        while levels.len() <= l {
+            levels.push(Vec::new());
+        }
+        if let Some(v) = levels.get_mut(l) {
+            v.push(i);
+        }
+    }
+    levels
 }
 
 #[cfg(test)]
@@ -235,6 +272,29 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
     }
 
     #[test]
+    fn levels_put_every_package_after_its_dependencies() {
+        let p = parse(LOCK).unwrap();
+        let levels = dependency_levels(&p);
+        let level = |id: &str| {
+            levels
+                .iter()
+                .position(|l| l.iter().any(|&i| p[i].id() == id))
+                .unwrap()
+        };
+        assert_eq!(level("libc@0.2.150"), 0);
+        assert_eq!(level("rand_core@0.6.4"), 0);
+        assert_eq!(level("serde@1.0.0"), 0);
+        assert_eq!(level("gitdep@0.1.0"), 0);
+        assert_eq!(level("rand@0.7.3"), 1);
+        assert_eq!(level("rand@0.8.5"), 1);
+        assert_eq!(level("app@0.1.0"), 2);
+        let mut all: Vec<usize> = levels.concat();
+        all.sort();
+        assert_eq!(all, (0..p.len()).collect::<Vec<_>>(), "each package once");
+        assert!(dependency_levels(&[]).is_empty());
+    }
+
+    #[test]
     fn a_cycle_is_cut_not_looped() {
         let p = vec![
             Locked {
@@ -255,5 +315,8 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         let mut o = dependency_order(&p);
         o.sort();
         assert_eq!(o, [0, 1]);
+        let levels = dependency_levels(&p);
+        assert_eq!(levels.concat().len(), 2);
+        assert_eq!(levels.len(), 2, "one of the pair waits for the other");
     }
 }

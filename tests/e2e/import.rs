@@ -25,13 +25,18 @@ fn registry_packages(lock: &str) -> Vec<String> {
     v
 }
 
-fn import(base: &str, state: &Path) -> String {
-    let out = Command::new(root().join("scripts/admin"))
+fn run_import(base: &str, state: &Path, extra: &[&str]) -> Output {
+    Command::new(root().join("scripts/admin"))
         .args(["import", "--lockfile", "Cargo.lock", "--url", base])
+        .args(extra)
         .current_dir(root())
         .env("STATE_DIR", state)
         .output()
-        .expect("scripts/admin runs");
+        .expect("scripts/admin runs")
+}
+
+fn import(base: &str, state: &Path, extra: &[&str]) -> String {
+    let out = run_import(base, state, extra);
     let text = both(&out);
     assert!(out.status.success(), "import failed:\n{text}");
     text
@@ -111,12 +116,23 @@ fn imported_lockfile_serves_a_source_replaced_consumer() {
         ours.len()
     );
 
-    let first = import(&base, &state);
+    for bad in ["0", "65", "many"] {
+        let out = run_import(&base, &state, &["--jobs", bad]);
+        assert!(!out.status.success(), "--jobs {bad} accepted");
+        assert!(
+            both(&out).contains("--jobs takes a number from 1 to 64"),
+            "{}",
+            both(&out)
+        );
+    }
+    // Publishes run 4 at a time within each dependency level (the default).
+    let first = import(&base, &state, &[]);
     let (imported, skipped, failed) = counts(&first);
     assert_eq!(failed, 0, "{first}");
-    assert!(imported + skipped >= ours.len(), "{first}");
-    // Idempotent: a second run finds everything present.
-    let again = import(&base, &state);
+    assert_eq!(skipped, 0, "the refused runs imported nothing: {first}");
+    assert!(imported >= ours.len(), "{first}");
+    // Idempotent: a second run, one at a time, finds everything present.
+    let again = import(&base, &state, &["--jobs", "1"]);
     assert_eq!(counts(&again), (0, imported + skipped, 0), "{again}");
 
     // Fidelity: the lines cargo resolves on match crates.io's own index

@@ -2,13 +2,15 @@
 //! Resolves the closure with cargo (in a scratch package), fetches the
 //! `.crate` files with `cargo fetch` (so only the package registry is
 //! contacted and cargo's cache is reused), and publishes each package, its
-//! dependencies first, through the registry's own publish API. Versions
+//! dependencies first, through the registry's own publish API, several at
+//! a time within each dependency level. Versions
 //! already present with the same checksum are skipped, so a run can be
 //! repeated or resumed at any time.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use edge_registry::import::lockfile::{self, Locked};
@@ -32,7 +34,13 @@ pub struct Options {
     pub token: String,
     /// Show a progress bar (a terminal) or plain lines.
     pub progress: bool,
+    /// Publishes in flight at once (at least 1).
+    pub jobs: usize,
 }
+
+/// Default for `--jobs`: the registry takes concurrent publishes, and
+/// four keep a local `wrangler dev` busy without queueing behind it.
+pub const DEFAULT_JOBS: usize = 4;
 
 /// How each package ended.
 #[derive(Default)]
@@ -116,38 +124,47 @@ fn run_in(opts: &Options, work: &Path) -> Result<Summary, String> {
             .map_err(|e| format!("cargo wrote no lockfile: {e}"))?,
     )?;
     let packages: Vec<Locked> = resolved.into_iter().filter(Locked::is_crates_io).collect();
-    let order = lockfile::dependency_order(&packages);
+    let levels = lockfile::dependency_levels(&packages);
     let caches = cache_dirs()?;
     let registry = Registry::new(&opts.url, &opts.token);
     let present = registry.present(&packages)?;
+    let ctx = Ctx {
+        caches,
+        registry,
+        present,
+        all: &packages,
+    };
 
     let bar = progress_bar(opts.progress, packages.len());
     let mut failed_ids: HashSet<String> = HashSet::new();
-    for i in order {
-        let Some(p) = packages.get(i) else { continue };
-        bar.set_message(p.id());
-        let outcome = import_one(p, &caches, &registry, &present, &failed_ids, &packages);
-        match outcome {
-            Outcome::Imported => summary.imported.push(p.id()),
-            Outcome::Skipped => summary.skipped.push(p.id()),
-            Outcome::Failed(why) => {
-                bar.println(format!("failed {}: {why}", p.id()));
-                failed_ids.insert(p.id());
-                summary.failed.push((p.id(), why));
+    for level in &levels {
+        let mut failed_here = Vec::new();
+        import_level(level, opts.jobs, &ctx, &failed_ids, |p, outcome| {
+            match outcome {
+                Outcome::Imported => summary.imported.push(p.id()),
+                Outcome::Skipped => summary.skipped.push(p.id()),
+                Outcome::Failed(why) => {
+                    bar.println(format!("failed {}: {why}", p.id()));
+                    failed_here.push(p.id());
+                    summary.failed.push((p.id(), why));
+                }
             }
-        }
-        bar.set_prefix(format!(
-            "imported {} skipped {} failed {}",
-            summary.imported.len(),
-            summary.skipped.len(),
-            summary.failed.len()
-        ));
-        bar.inc(1);
-        let done = bar.position();
-        if !opts.progress && (done.is_multiple_of(25) || done == packages.len() as u64) {
-            // No terminal: a plain progress line now and then.
-            eprintln!("{done}/{} {}", packages.len(), bar.prefix());
-        }
+            bar.set_message(p.id());
+            bar.set_prefix(format!(
+                "imported {} skipped {} failed {}",
+                summary.imported.len(),
+                summary.skipped.len(),
+                summary.failed.len()
+            ));
+            bar.inc(1);
+            let done = bar.position();
+            if !opts.progress && (done.is_multiple_of(25) || done == packages.len() as u64) {
+                // No terminal: a plain progress line now and then.
+                eprintln!("{done}/{} {}", packages.len(), bar.prefix());
+            }
+        });
+        // Dependents (in later levels) of a failure are not published.
+        failed_ids.extend(failed_here);
     }
     bar.finish_and_clear();
     summary.elapsed = started.elapsed();
@@ -186,14 +203,51 @@ enum Outcome {
     Failed(String),
 }
 
-fn import_one(
-    p: &Locked,
-    caches: &[PathBuf],
-    registry: &Registry,
-    present: &HashMap<String, String>,
+/// What every publish of one import reads.
+struct Ctx<'a> {
+    /// cargo's download caches.
+    caches: Vec<PathBuf>,
+    registry: Registry,
+    /// `name@version` → checksum already in the registry.
+    present: HashMap<String, String>,
+    all: &'a [Locked],
+}
+
+/// Imports the packages of one dependency level (none depends on another),
+/// `jobs` at a time, calling `done` on this thread as each one ends.
+fn import_level(
+    level: &[usize],
+    jobs: usize,
+    ctx: &Ctx,
     failed: &HashSet<String>,
-    all: &[Locked],
-) -> Outcome {
+    mut done: impl FnMut(&Locked, Outcome),
+) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, level.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                while let Some(p) = level
+                    .get(next.fetch_add(1, Ordering::Relaxed))
+                    .and_then(|&i| ctx.all.get(i))
+                {
+                    if tx.send((p, import_one(p, ctx, failed))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (p, outcome) in rx {
+            done(p, outcome);
+        }
+    });
+}
+
+fn import_one(p: &Locked, ctx: &Ctx, failed: &HashSet<String>) -> Outcome {
+    let (caches, registry, present, all) = (&ctx.caches, &ctx.registry, &ctx.present, ctx.all);
     let Some(want) = p.checksum.as_deref() else {
         return Outcome::Failed("the lockfile has no checksum for it".into());
     };
