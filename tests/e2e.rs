@@ -651,9 +651,32 @@ fn auth_failures_missing_crates_and_revalidation() {
         .unwrap_or_else(|| panic!("no etag in {head}"))
         .trim()
         .to_string();
-    let (status, _, body) = curl(&["-H", &auth, "-H", &format!("If-None-Match: {etag}"), &url]);
+    let (status, head304, body) =
+        curl(&["-H", &auth, "-H", &format!("If-None-Match: {etag}"), &url]);
     assert_eq!(status, 304);
     assert!(body.is_empty());
+    // The security headers (copied from a template made once per isolate)
+    // are on index answers exactly once, with their values.
+    for h in [&head, &head304] {
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "same-origin"),
+        ] {
+            let found: Vec<&str> = h
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim())
+                .collect();
+            assert_eq!(found, [value], "{name} in {h}");
+        }
+        assert!(
+            h.to_ascii_lowercase()
+                .contains("content-security-policy: default-src 'self'"),
+            "{h}"
+        );
+    }
     let (status, _, _) = curl(&["-H", &format!("Authorization: Bearer {}", alice()), &url]);
     assert_eq!(status, 200, "Bearer tokens work");
 

@@ -2,17 +2,24 @@
 //! entry points, conversion between `worker` and `http` types, reading the
 //! body within its limit, configuration from `[vars]`, and the bundle of
 //! D1, KV and R2 stores. The only module that names `worker::` types.
+//!
+//! Per isolate, not per request: the app (binding objects and `[vars]`,
+//! which only change with a deployment, and a deployment starts new
+//! isolates), the token cache, and the security headers every response
+//! carries (copied into each response in one call).
 
 mod d1;
 mod kv_r2;
 mod webcrypto;
 
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
+use wasm_bindgen::JsValue;
 use worker::{
     Context, Env, Headers, Method as WMethod, Request, Response, ScheduleContext, ScheduledEvent,
-    event,
+    event, web_sys,
 };
 
 use crate::protocol::publish::Limits;
@@ -51,9 +58,10 @@ impl Stores for CfStores {
 thread_local! {
     /// Validated tokens, shared by the requests of this isolate.
     static TOKEN_CACHE: Rc<TokenCache> = Rc::new(TokenCache::new());
-    /// The configuration from `[vars]`, read once per isolate (vars only
-    /// change with a deployment, which starts new isolates).
-    static CONFIG: std::cell::OnceCell<Config> = const { std::cell::OnceCell::new() };
+    /// The bindings and configuration, made on this isolate's first request.
+    static APP: OnceCell<Rc<App<CfStores>>> = const { OnceCell::new() };
+    /// `security_headers` for http and for https, made once.
+    static SECURITY: OnceCell<[web_sys::Headers; 2]> = const { OnceCell::new() };
 }
 
 fn var_u64(env: &Env, name: &str) -> Option<u64> {
@@ -88,8 +96,13 @@ fn config(env: &Env) -> Config {
     }
 }
 
-fn app(env: &Env) -> worker::Result<App<CfStores>> {
-    Ok(App::new(
+/// The app of this isolate: made from `env` on the first request (a
+/// missing binding is an error then, and again on the next request).
+fn app(env: &Env) -> worker::Result<Rc<App<CfStores>>> {
+    if let Some(app) = APP.with(|a| a.get().cloned()) {
+        return Ok(app);
+    }
+    let app = Rc::new(App::new(
         CfStores {
             index: KvIndex {
                 kv: env.kv("INDEX")?,
@@ -99,8 +112,44 @@ fn app(env: &Env) -> worker::Result<App<CfStores>> {
             },
             db: D1Store { db: env.d1("DB")? },
         },
-        CONFIG.with(|c| c.get_or_init(|| config(env)).clone()),
-    ))
+        config(env),
+    ));
+    APP.with(|a| {
+        let _ = a.set(Rc::clone(&app));
+    });
+    Ok(app)
+}
+
+/// A new `Headers` holding the security headers, copied from the ones made
+/// once per isolate.
+fn security_headers(https: bool) -> worker::Result<Headers> {
+    let copy = SECURITY.with(|cell| {
+        if cell.get().is_none() {
+            let made = [false, true].map(|https| -> Result<web_sys::Headers, JsValue> {
+                let h = web_sys::Headers::new()?;
+                for (name, value) in web::respond::security_headers(https) {
+                    h.append(name, value)?;
+                }
+                Ok(h)
+            });
+            if let [Ok(plain), Ok(tls)] = made {
+                let _ = cell.set([plain, tls]);
+            }
+        }
+        cell.get().and_then(|[plain, tls]| {
+            web_sys::Headers::new_with_headers(if https { tls } else { plain }).ok()
+        })
+    });
+    match copy {
+        Some(h) => Ok(Headers(h)),
+        None => {
+            let h = Headers::new();
+            for (name, value) in web::respond::security_headers(https) {
+                h.append(name, value)?;
+            }
+            Ok(h)
+        }
+    }
 }
 
 fn now_secs() -> i64 {
@@ -132,10 +181,14 @@ async fn read_body(req: &mut Request, limit: u64) -> worker::Result<Option<Vec<u
     Ok(Some(body))
 }
 
-fn to_worker(resp: http::Response<Vec<u8>>) -> worker::Result<Response> {
+fn to_worker(resp: http::Response<Vec<u8>>, https: bool) -> worker::Result<Response> {
     let (parts, body) = resp.into_parts();
-    let headers = Headers::new();
+    // The security headers come in one copy; the rest one by one.
+    let headers = security_headers(https)?;
     for (k, v) in parts.headers.iter() {
+        if web::respond::is_security_header(k.as_str()) {
+            continue;
+        }
         if let Ok(v) = v.to_str() {
             headers.append(k.as_str(), v)?;
         }
@@ -164,9 +217,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         match read_body(&mut req, limit).await? {
             Some(b) => b,
             None => {
-                let mut r = web::body_too_large(limit);
-                web::respond::add_security_headers(r.headers_mut(), url.scheme() == "https");
-                return to_worker(r);
+                return to_worker(web::body_too_large(limit), url.scheme() == "https");
             }
         }
     };
@@ -181,11 +232,15 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
                 &crate::error::AppError::BadRequest("malformed request".into()),
                 None,
             );
-            return to_worker(r);
+            return to_worker(r, url.scheme() == "https");
         }
     };
     let cache = TOKEN_CACHE.with(Rc::clone);
-    to_worker(web::handle(&app, &cache, &http_req, now_secs()).await)
+    let https = web::is_https(&http_req);
+    to_worker(
+        web::handle(&app, &cache, &http_req, now_secs()).await,
+        https,
+    )
 }
 
 #[event(scheduled)]

@@ -74,19 +74,29 @@ pub fn redirect(location: &str) -> Resp {
 /// framing.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The security headers every response carries; HSTS only on https.
+pub fn security_headers(https: bool) -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+        ("content-security-policy", CSP),
+    ]
+    .into_iter()
+    .chain(https.then_some((
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    )))
+}
+
+/// Whether `name` (lowercase) is one of `security_headers`.
+pub fn is_security_header(name: &str) -> bool {
+    security_headers(true).any(|(n, _)| n == name)
+}
+
 /// Adds the security headers every response carries; HSTS only on https.
 pub fn add_security_headers(h: &mut HeaderMap, https: bool) {
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("content-security-policy", HeaderValue::from_static(CSP));
-    if https {
-        h.insert(
-            "strict-transport-security",
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+    for (name, value) in security_headers(https) {
+        h.insert(name, HeaderValue::from_static(value));
     }
 }
