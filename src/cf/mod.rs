@@ -16,7 +16,6 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use wasm_bindgen::JsValue;
 use worker::{
     Context, Env, Headers, Method as WMethod, Request, Response, ScheduleContext, ScheduledEvent,
     event, web_sys,
@@ -120,36 +119,34 @@ fn app(env: &Env) -> worker::Result<Rc<App<CfStores>>> {
     Ok(app)
 }
 
-/// A new `Headers` holding the security headers, copied from the ones made
-/// once per isolate.
-fn security_headers(https: bool) -> worker::Result<Headers> {
-    let copy = SECURITY.with(|cell| {
-        if cell.get().is_none() {
-            let made = [false, true].map(|https| -> Result<web_sys::Headers, JsValue> {
-                let h = web_sys::Headers::new()?;
-                for (name, value) in web::respond::security_headers(https) {
-                    h.append(name, value)?;
-                }
-                Ok(h)
-            });
-            if let [Ok(plain), Ok(tls)] = made {
-                let _ = cell.set([plain, tls]);
-            }
-        }
-        cell.get().and_then(|[plain, tls]| {
-            web_sys::Headers::new_with_headers(if https { tls } else { plain }).ok()
-        })
-    });
-    match copy {
-        Some(h) => Ok(Headers(h)),
-        None => {
-            let h = Headers::new();
-            for (name, value) in web::respond::security_headers(https) {
-                h.append(name, value)?;
-            }
-            Ok(h)
-        }
+/// `web::respond::security_headers` as a new JS `Headers`.
+fn fresh_security_headers(https: bool) -> worker::Result<web_sys::Headers> {
+    let h = web_sys::Headers::new()?;
+    for (name, value) in web::respond::security_headers(https) {
+        h.append(name, value)?;
     }
+    Ok(h)
+}
+
+/// A new `Headers` holding the security headers, copied in one call from
+/// the ones made once per isolate.
+fn security_headers(https: bool) -> worker::Result<Headers> {
+    SECURITY.with(|cell| {
+        if cell.get().is_none() {
+            let _ = cell.set([
+                fresh_security_headers(false)?,
+                fresh_security_headers(true)?,
+            ]);
+        }
+        match cell.get() {
+            Some([plain, tls]) => Ok(Headers(web_sys::Headers::new_with_headers(if https {
+                tls
+            } else {
+                plain
+            })?)),
+            None => fresh_security_headers(https).map(Headers),
+        }
+    })
 }
 
 fn now_secs() -> i64 {

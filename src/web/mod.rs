@@ -130,18 +130,20 @@ pub async fn handle<S: Stores>(
     resp
 }
 
+/// The request's `If-None-Match`, if it has one in text.
+fn if_none_match_header(req: &Request<Vec<u8>>) -> Option<&str> {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// A page or file of the web app at `path`.
 fn static_file(req: &Request<Vec<u8>>, path: &str) -> RouteResult {
     if !is_read(req.method()) {
         return Err((AppError::MethodNotAllowed, None));
     }
     match assets::lookup(path) {
-        assets::Lookup::File(a) => Ok(assets::respond(
-            a,
-            req.headers()
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok()),
-        )),
+        assets::Lookup::File(a) => Ok(assets::respond(a, if_none_match_header(req))),
         assets::Lookup::Redirect(to) => Ok(assets::redirect_keeping_query(&to, req.uri().query())),
         assets::Lookup::Missing => Err((
             AppError::NotFound(format!(
@@ -251,11 +253,7 @@ async fn index_route<S: Stores>(
         .await
         .map_err(idx_err)?
         .ok_or_else(not_found)?;
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| if_none_match(v, &file.etag));
+    let matches = if_none_match_header(req).is_some_and(|v| if_none_match(v, &file.etag));
     let mut r = if matches {
         with_body(304, "text/plain; charset=utf-8", Vec::new())
     } else {
