@@ -19,6 +19,8 @@ struct Case {
     path: String,
     auth: Option<String>,
     body: Vec<u8>,
+    /// The exact error detail, where the case pins it.
+    detail: Option<String>,
 }
 
 fn put(what: &'static str, auth: &str, body: Vec<u8>) -> Case {
@@ -28,6 +30,15 @@ fn put(what: &'static str, auth: &str, body: Vec<u8>) -> Case {
         path: "/api/v1/crates/new".into(),
         auth: Some(auth.into()),
         body,
+        detail: None,
+    }
+}
+
+/// A publish refused with exactly this message.
+fn put_says(what: &'static str, auth: &str, body: Vec<u8>, detail: &str) -> Case {
+    Case {
+        detail: Some(detail.into()),
+        ..put(what, auth, body)
     }
 }
 
@@ -38,6 +49,7 @@ fn req(what: &'static str, method: &'static str, path: &str, auth: Option<&str>)
         path: path.into(),
         auth: auth.map(str::to_string),
         body: vec![],
+        detail: None,
     }
 }
 
@@ -263,6 +275,84 @@ fn every_hostile_request_gets_a_cargo_shaped_4xx_and_changes_nothing() {
             &t,
             m(&[("fresh-1.0.0/cargo.toml", T::Regular, b"[package]\n")]),
         ),
+        // Paths cargo's extraction would place elsewhere than they read,
+        // and data cargo never unpacks.
+        put_says(
+            "hidden manifest behind an empty component",
+            &t,
+            m(&[(
+                "fresh-1.0.0//Cargo.toml",
+                T::Regular,
+                b"[package]\nbuild = \"build.rs\"\n",
+            )]),
+            "the .crate contains a path with an empty name (`//`): `fresh-1.0.0//Cargo.toml`",
+        ),
+        put_says(
+            "hidden manifest behind a trailing slash",
+            &t,
+            m(&[("fresh-1.0.0/Cargo.toml/", T::Regular, b"[package]\n")]),
+            "the .crate contains a file path ending in `/`: `fresh-1.0.0/Cargo.toml/`",
+        ),
+        put_says(
+            "dot component",
+            &t,
+            m(&[("fresh-1.0.0/./src/lib.rs", T::Regular, b"")]),
+            "the .crate contains a path with `.`: `fresh-1.0.0/./src/lib.rs`",
+        ),
+        put_says(
+            "backslash",
+            &t,
+            m(&[("fresh-1.0.0\\Cargo.toml", T::Regular, b"")]),
+            "the .crate contains a path with a backslash: `fresh-1.0.0\\Cargo.toml`; use `/` between names",
+        ),
+        put_says(
+            "cargo-ok marker",
+            &t,
+            m(&[("fresh-1.0.0/.cargo-ok", T::Regular, b"")]),
+            "the .crate contains a path with `.cargo-ok`, which cargo skips: `fresh-1.0.0/.cargo-ok`",
+        ),
+        put_says(
+            "same file twice",
+            &t,
+            m(&[("fresh-1.0.0/Cargo.toml", T::Regular, b"[package]\n")]),
+            "the .crate contains `fresh-1.0.0/Cargo.toml` and `fresh-1.0.0/Cargo.toml`, which land on the same file (paths are compared ignoring case, as macOS and Windows do)",
+        ),
+        put_says(
+            "only a lowercase manifest",
+            &t,
+            publish_body(
+                &json,
+                &raw_tarball(&[("fresh-1.0.0/cargo.toml", T::Regular, manifest.as_slice())]),
+            ),
+            "the manifest `cargo.toml` must be named `Cargo.toml` with that exact casing",
+        ),
+        put_says(
+            "data after the gzip stream",
+            &t,
+            publish_body(&json, &[tar.as_slice(), b"tail"].concat()),
+            "the .crate has data after the end of its gzip stream (4 bytes); cargo would ignore it",
+        ),
+        put_says(
+            "a second gzip member",
+            &t,
+            publish_body(&json, &[tar.as_slice(), tar.as_slice()].concat()),
+            &format!(
+                "the .crate has a second gzip member after the end of its gzip stream ({} bytes); cargo would ignore it",
+                tar.len()
+            ),
+        ),
+        put_says(
+            "data after the tar end",
+            &t,
+            publish_body(&json, &{
+                let plain = flate2::read::GzDecoder::new(tar.as_slice());
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut { plain }, &mut bytes).unwrap();
+                bytes.extend_from_slice(b"hidden after the end-of-archive blocks");
+                gzip(&bytes)
+            }),
+            "the .crate has data after the end of its tar archive; cargo would ignore it",
+        ),
         // Credentials.
         req(
             "oversized authorization",
@@ -368,6 +458,7 @@ fn every_hostile_request_gets_a_cargo_shaped_4xx_and_changes_nothing() {
         path: "/api/v1/crates/victim/owners".into(),
         auth: Some(t.clone()),
         body: b.to_vec(),
+        detail: None,
     };
     cases.push(owners_body(b"not json"));
     cases.push(owners_body(br#"{"users":[]}"#));
@@ -398,6 +489,9 @@ fn every_hostile_request_gets_a_cargo_shaped_4xx_and_changes_nothing() {
             "{}: {detail}",
             c.what
         );
+        if let Some(want) = &c.detail {
+            assert_eq!(detail, want, "{}", c.what);
+        }
         assert_eq!(h.snapshot(), before, "{} stored something", c.what);
         assert_eq!(
             h.get("/index/vi/ct/victim", Some(&t)).text(),

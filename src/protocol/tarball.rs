@@ -1,19 +1,28 @@
-//! Checks on an uploaded `.crate`: gzip, one `<name>-<version>/` root, only
-//! regular files and directories, no `..`, bounded unpacked size and entry
-//! count, exactly one `Cargo.toml` whose name and version match the
-//! metadata. Reads what the index takes from the manifest.
+//! Checks on an uploaded `.crate`: one gzip member and nothing after it, a
+//! tar archive with nothing but zero padding after its end, one
+//! `<name>-<version>/` root, only regular files and directories, every path
+//! in the one canonical form that lands where it reads (as cargo's
+//! extraction, the `tar` crate's `unpack_in`, would place it, on every
+//! platform), no two entries on the same file, bounded unpacked size and
+//! entry count, and exactly one `Cargo.toml` whose name and version match
+//! the metadata. Reads what the index takes from the manifest.
 
 use std::cell::Cell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 use std::io::{self, Read};
 use std::rc::Rc;
 
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use serde::Deserialize;
 
 use super::publish::Limits;
 
 /// Largest `Cargo.toml` read from a tarball.
 const MAX_MANIFEST: u64 = 1024 * 1024;
+
+/// The file cargo writes into an unpacked package and skips in archives.
+const CARGO_OK: &str = ".cargo-ok";
 
 /// What the registry takes from the packaged `Cargo.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -22,10 +31,22 @@ pub struct ManifestInfo {
     pub links: Option<String>,
 }
 
-/// Figures about a checked tarball.
+/// A regular file of the archive, where extraction places it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagedFile {
+    /// Relative to the root folder, `/`-separated, canonical.
+    pub path: String,
+    pub size: u64,
+}
+
+/// Figures about a checked tarball, and what was validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TarballInfo {
     pub manifest: ManifestInfo,
+    /// The `Cargo.toml` text that was checked (what lands on disk).
+    pub manifest_text: String,
+    /// Every regular file, in archive order.
+    pub files: Vec<PackagedFile>,
     pub unpacked_bytes: u64,
     pub entries: u64,
 }
@@ -68,6 +89,73 @@ struct RawPackage {
     links: Option<toml::Value>,
 }
 
+/// What an entry is, for the same-file checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    File,
+    Dir,
+    /// A folder only implied by a deeper entry's path.
+    Parent,
+}
+
+/// The paths seen so far, compared ignoring case (macOS and Windows file
+/// systems do), so two entries never land on one file on any platform.
+struct Landing {
+    /// The root folder, for messages.
+    root: String,
+    /// Lowercased path relative to the root -> (kind, path as written).
+    seen: HashMap<String, (Seen, String)>,
+}
+
+impl Landing {
+    fn add(&mut self, rest: &str, is_dir: bool) -> Result<(), String> {
+        let key = rest.to_lowercase();
+        // Every folder above the entry must not be a file.
+        let mut at = 0;
+        while let Some(i) = key.get(at..).and_then(|s| s.find('/')) {
+            let parent = key.get(..at + i).unwrap_or_default();
+            match self.seen.get(parent) {
+                Some((Seen::File, was)) => return Err(file_and_folder(&self.root, was)),
+                Some(_) => {}
+                None => {
+                    let shown = rest.get(..at + i).unwrap_or_default().to_string();
+                    self.seen.insert(parent.to_string(), (Seen::Parent, shown));
+                }
+            }
+            at += i + 1;
+        }
+        let kind = if is_dir { Seen::Dir } else { Seen::File };
+        match self.seen.entry(key) {
+            Slot::Vacant(v) => {
+                v.insert((kind, rest.to_string()));
+                Ok(())
+            }
+            Slot::Occupied(mut o) => match (o.get().0, kind) {
+                (Seen::Parent, Seen::Dir) => {
+                    o.get_mut().0 = Seen::Dir;
+                    Ok(())
+                }
+                (Seen::Parent, _) => Err(file_and_folder(&self.root, rest)),
+                _ => Err(format!(
+                    "the .crate contains `{}/{}` and `{}/{}`, which land on the same {} (paths are compared ignoring case, as macOS and Windows do)",
+                    self.root,
+                    super::version::printable(&o.get().1),
+                    self.root,
+                    super::version::printable(rest),
+                    if is_dir { "folder" } else { "file" }
+                )),
+            },
+        }
+    }
+}
+
+fn file_and_folder(root: &str, path: &str) -> String {
+    format!(
+        "the .crate uses `{root}/{}` both as a file and as a folder",
+        super::version::printable(path)
+    )
+}
+
 /// Checks a tarball against the crate name and version from the metadata.
 pub fn check_tarball(
     bytes: &[u8],
@@ -80,6 +168,8 @@ pub fn check_tarball(
     }
     let total = Rc::new(Cell::new(0u64));
     let tripped = Rc::new(Cell::new(false));
+    // The `bufread` decoder consumes exactly one gzip member from the slice,
+    // so whatever follows it is left over and can be refused.
     let reader = Bounded {
         inner: GzDecoder::new(bytes),
         left: limits.max_unpacked_bytes,
@@ -99,6 +189,11 @@ pub fn check_tarball(
     let mut archive = tar::Archive::new(reader);
     let mut entries = 0u64;
     let mut manifest: Option<String> = None;
+    let mut files = Vec::new();
+    let mut landing = Landing {
+        root: root.clone(),
+        seen: HashMap::new(),
+    };
     {
         let iter = archive
             .entries()
@@ -120,8 +215,8 @@ pub fn check_tarball(
             let raw_path = entry.path_bytes().into_owned();
             let path = String::from_utf8(raw_path)
                 .map_err(|_| "the .crate has a path that is not valid UTF-8".to_string())?;
-            check_path(&path, &root)?;
-            if !(kind.is_file() || kind.is_dir() || kind.is_contiguous()) {
+            let is_file = kind.is_file() || kind.is_contiguous();
+            if !(is_file || kind.is_dir()) {
                 let what = if kind.is_symlink() {
                     "a symbolic link"
                 } else if kind.is_hard_link() {
@@ -138,19 +233,39 @@ pub fn check_tarball(
                     super::version::printable(&path)
                 ));
             }
-            let rest = path.get(root.len() + 1..).unwrap_or("");
-            if kind.is_dir() || !rest.eq_ignore_ascii_case("Cargo.toml") {
+            let rest = landing_path(&path, &root, kind.is_dir())?;
+            let size = entry.size();
+            if kind.is_dir() {
+                if size != 0 {
+                    return Err(format!(
+                        "the .crate has a folder entry `{}` that carries data",
+                        super::version::printable(&path)
+                    ));
+                }
+                if !rest.is_empty() {
+                    landing.add(rest, true)?;
+                }
                 continue;
             }
-            if rest != "Cargo.toml" && rest != "cargo.toml" {
+            if rest.is_empty() {
+                return Err(format!(
+                    "the .crate's root `{root}` must be a folder, not a file"
+                ));
+            }
+            landing.add(rest, false)?;
+            files.push(PackagedFile {
+                path: rest.to_string(),
+                size,
+            });
+            if !rest.eq_ignore_ascii_case("Cargo.toml") {
+                continue;
+            }
+            if rest != "Cargo.toml" {
                 return Err(format!(
                     "the manifest `{rest}` must be named `Cargo.toml` with that exact casing"
                 ));
             }
-            if manifest.is_some() {
-                return Err("the .crate contains more than one `Cargo.toml`".into());
-            }
-            if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST {
+            if size > MAX_MANIFEST {
                 return Err(format!(
                     "the `Cargo.toml` is larger than {MAX_MANIFEST} bytes"
                 ));
@@ -169,10 +284,38 @@ pub fn check_tarball(
             manifest = Some(text);
         }
     }
-    // Read the rest of the stream so a corrupt gzip trailer is caught.
+    // After the end-of-archive block only zero padding may follow: cargo
+    // stops at that block, so anything else would be stored but unseen.
     let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink())
-        .map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = rest
+            .read(&mut buf)
+            .map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
+        if n == 0 {
+            break;
+        }
+        if buf.get(..n).is_some_and(|r| r.iter().any(|b| *b != 0)) {
+            return Err(
+                "the .crate has data after the end of its tar archive; cargo would ignore it"
+                    .into(),
+            );
+        }
+    }
+    // Nothing may follow the gzip member (such as a second member, which
+    // cargo would never unpack).
+    let after = rest.inner.into_inner();
+    if !after.is_empty() {
+        let what = if after.starts_with(&[0x1f, 0x8b]) {
+            "a second gzip member"
+        } else {
+            "data"
+        };
+        return Err(format!(
+            "the .crate has {what} after the end of its gzip stream ({} bytes); cargo would ignore it",
+            after.len()
+        ));
+    }
 
     let text = manifest.ok_or_else(|| {
         format!("the .crate is missing a `Cargo.toml` manifest file at `{root}/Cargo.toml`")
@@ -180,33 +323,68 @@ pub fn check_tarball(
     let info = check_manifest(&text, name, version)?;
     Ok(TarballInfo {
         manifest: info,
+        manifest_text: text,
+        files,
         unpacked_bytes: total.get(),
         entries,
     })
 }
 
-fn check_path(path: &str, root: &str) -> Result<(), String> {
+/// Where an entry lands relative to the root folder (`""` for the root
+/// itself), when its path is in the one canonical form: the root folder,
+/// then `/`-separated names, with a trailing `/` only on folders. Every
+/// form that extraction would rewrite or skip (empty components, `.`,
+/// `..`, leading `/`), or that some platform resolves elsewhere
+/// (backslashes, `:`, names ending in a dot or a space), is refused, as is
+/// `.cargo-ok`, which cargo skips.
+fn landing_path<'a>(path: &'a str, root: &str, is_dir: bool) -> Result<&'a str, String> {
     let shown = super::version::printable(path);
-    if path.starts_with('/') || path.starts_with('\\') {
+    if path.starts_with('/') {
         return Err(format!("the .crate contains an absolute path `{shown}`"));
     }
-    let mut parts = path.split('/');
+    if path.contains('\0') {
+        return Err(format!(
+            "the .crate contains a path with a NUL byte: `{shown}`"
+        ));
+    }
+    if path.contains('\\') {
+        return Err(format!(
+            "the .crate contains a path with a backslash: `{shown}`; use `/` between names"
+        ));
+    }
+    let body = match path.strip_suffix('/') {
+        Some(b) if is_dir => b,
+        Some(_) => {
+            return Err(format!(
+                "the .crate contains a file path ending in `/`: `{shown}`"
+            ));
+        }
+        None => path,
+    };
+    let mut parts = body.split('/');
     if parts.next() != Some(root) {
         return Err(format!(
             "the .crate contains `{shown}`, outside its single root folder `{root}/`"
         ));
     }
     for p in parts {
-        if p == ".." || p == "." {
-            return Err(format!("the .crate contains a path with `{p}`: `{shown}`"));
-        }
-        if p.contains('\0') {
-            return Err(format!(
-                "the .crate contains a path with a NUL byte: `{shown}`"
-            ));
+        let bad = match p {
+            "" => Some("an empty name (`//`)".to_string()),
+            "." | ".." => Some(format!("`{p}`")),
+            _ if p.eq_ignore_ascii_case(CARGO_OK) => {
+                Some(format!("`{CARGO_OK}`, which cargo skips"))
+            }
+            _ if p.contains(':') => Some("`:`".to_string()),
+            _ if p.ends_with('.') || p.ends_with(' ') => {
+                Some("a name ending in a dot or a space (Windows drops it)".to_string())
+            }
+            _ => None,
+        };
+        if let Some(what) = bad {
+            return Err(format!("the .crate contains a path with {what}: `{shown}`"));
         }
     }
-    Ok(())
+    Ok(body.get(root.len() + 1..).unwrap_or(""))
 }
 
 fn as_str(v: &Option<toml::Value>) -> Option<&str> {
@@ -363,7 +541,7 @@ pub(crate) mod tests {
             ),
             (
                 vec![m, ("foo-1.0.0/cargo.toml", T::Regular, MANIFEST)],
-                "more than one",
+                "which land on the same file",
             ),
             (
                 vec![(
