@@ -144,9 +144,20 @@ async function signOut() {
   location.href = "/login";
 }
 
+// The one check of a return-to address: it is parsed with the browser's own
+// URL parser (which drops tabs and newlines and reads "\\" as "/", exactly as
+// navigation will) and kept only when its origin is this registry's; the
+// result is the parsed absolute URL, so nothing is re-parsed differently.
+function sameOriginUrl(raw, fallback) {
+  const home = new URL(fallback, location.origin).href;
+  if (typeof raw !== "string" || raw === "") return home;
+  let url;
+  try { url = new URL(raw, location.origin); } catch (_) { return home; }
+  return url.origin === location.origin ? url.href : home;
+}
+
 function safeNext() {
-  const next = new URLSearchParams(location.search).get("next") || "/tokens";
-  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/tokens";
+  return sameOriginUrl(new URLSearchParams(location.search).get("next"), "/tokens");
 }
 
 function when(iso) {

@@ -563,7 +563,22 @@ fn publish_rejections_store_nothing() {
             &read_only,
             CrateSpec::new("fresh", "1.0.0").body(),
             403,
-            "`publish-new` scope",
+            "this token lacks the `publish-new` or `publish-update` scope needed for this request; create a token with that scope",
+        ),
+        // A refused publish says nothing about the crates that exist.
+        (
+            "read-only token, name of an existing crate in other case",
+            &read_only,
+            CrateSpec::new("Existing", "9.0.0").body(),
+            403,
+            "this token lacks the `publish-new` or `publish-update` scope needed for this request; create a token with that scope",
+        ),
+        (
+            "narrow token, name of an existing crate in other case",
+            &narrow,
+            CrateSpec::new("Existing", "9.0.0").body(),
+            403,
+            "this token is limited to the crates `acme_*` and cannot act on `Existing`",
         ),
         (
             "update-only new crate",
@@ -1096,4 +1111,33 @@ fn token_crate_patterns_limit_reads() {
         .map(|c| c["name"].clone())
         .collect();
     assert_eq!(names, vec![json!("acme-core")]);
+    assert_eq!(s["meta"]["total"], 1);
+
+    // The reviewed oracle: a search for another crate's words must not
+    // count it, or its description can be recovered a letter at a time.
+    h.publish_ok(&t, "acme-extra", "1.0.0");
+    h.publish_ok(&t, "acme-more", "1.0.0");
+    for q in ["secret", "s", "", "e"] {
+        let all = h
+            .get(&format!("/api/v1/crates?q={q}&per_page=100"), Some(&t))
+            .json();
+        let s = h
+            .get(&format!("/api/v1/crates?q={q}&per_page=100"), Some(&narrow))
+            .json();
+        let visible: Vec<_> = all["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().starts_with("acme-"))
+            .cloned()
+            .collect();
+        assert_eq!(s["crates"], json!(visible), "q={q}");
+        assert_eq!(s["meta"]["total"], visible.len(), "q={q}");
+    }
+    let s = h.get("/api/v1/crates?q=secret", Some(&narrow)).json();
+    assert_eq!(s, json!({"crates": [], "meta": {"total": 0}}));
+    // Pages are full pages of what the token may read.
+    let s = h.get("/api/v1/crates?q=e&per_page=2", Some(&narrow)).json();
+    assert_eq!(s["crates"].as_array().unwrap().len(), 2);
+    assert_eq!(s["meta"]["total"], 3);
 }

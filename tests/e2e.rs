@@ -583,6 +583,47 @@ fn owners_search_and_info() {
         ],
     );
     assert!(out.contains("and 1 crates more"), "{out}");
+
+    // Every query length the API takes works on real D1 (LIKE patterns
+    // over 50 bytes failed there), and `_`/`%` match literally.
+    let long = format!("e2e-{}", "l".repeat(60));
+    c.ok(
+        &lib(&long, "0.1.0", "", ""),
+        &["publish", "--registry", "local", "--allow-dirty"],
+    );
+    let out = c.ok(&p, &["search", &long, "--registry", "local"]);
+    assert!(out.contains(&format!("{long} = \"0.1.0\"")), "{out}");
+    let search = |q: &str, token: &str| {
+        let url = format!("{}/api/v1/crates?q={q}&per_page=100", srv().base);
+        let (status, _, body) = curl(&["-H", &format!("Authorization: {token}"), &url]);
+        assert_eq!(status, 200, "q={q}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    assert_eq!(search(&"_".repeat(25), alice())["meta"]["total"], 0);
+    assert_eq!(search(&"%25".repeat(60), alice())["meta"]["total"], 0);
+    assert_eq!(search(&"q".repeat(200), alice())["meta"]["total"], 0);
+    // A token limited to one crate neither lists nor counts the others.
+    let narrow = admin(&[
+        "token",
+        "create",
+        "alice",
+        "--name",
+        "narrow",
+        "--scopes",
+        "read",
+        "--crates",
+        "e2e-owned",
+    ])
+    .lines()
+    .last()
+    .unwrap()
+    .trim()
+    .to_string();
+    assert_eq!(
+        search("e2e-search", &narrow),
+        serde_json::json!({"crates": [], "meta": {"total": 0}})
+    );
+    assert_eq!(search("e2e-owned", &narrow)["meta"]["total"], 1);
 }
 
 #[test]

@@ -9,6 +9,48 @@ pub use scopes::{CratePattern, Scope, Scopes};
 
 use crate::error::AppError;
 
+/// Which crates a caller may read. Every list, count, search and message a
+/// caller sees is computed after this one filter, in the store's query
+/// (before counting and paging), never by trimming a page afterwards.
+/// Per-crate visibility (teams) is to be added here, so every reader of
+/// the filter gets it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFilter {
+    /// Every crate (a web session, a token without crate patterns).
+    All,
+    /// Only crates matching one of these patterns (never empty).
+    Patterns(std::sync::Arc<[CratePattern]>),
+}
+
+impl ReadFilter {
+    /// Whether a crate of this name passes the filter.
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            ReadFilter::All => true,
+            ReadFilter::Patterns(ps) => {
+                let canon = crate::protocol::names::canonical(name);
+                ps.iter().any(|p| p.matches_canonical(&canon))
+            }
+        }
+    }
+
+    /// The canonical exact names and prefixes the filter admits (both
+    /// empty for `All`), as the store's queries take them.
+    pub fn exact_and_prefixes(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut exact = Vec::new();
+        let mut prefixes = Vec::new();
+        if let ReadFilter::Patterns(ps) = self {
+            for p in ps.iter() {
+                match p {
+                    CratePattern::Exact(e) => exact.push(e.as_str()),
+                    CratePattern::Prefix(x) => prefixes.push(x.as_str()),
+                }
+            }
+        }
+        (exact, prefixes)
+    }
+}
+
 /// Who a request acts as, from a valid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -23,6 +65,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The crates this token may read.
+    pub fn read_filter(&self) -> ReadFilter {
+        if self.patterns.is_empty() {
+            ReadFilter::All
+        } else {
+            ReadFilter::Patterns(self.patterns.clone())
+        }
+    }
+
     /// Index reads: allowed with `read`, or with any scope that acts on
     /// the crate (cargo reads the index while publishing, yanking and
     /// changing owners, so a publish-only token must see its crates).
@@ -55,10 +106,20 @@ impl Principal {
     }
 
     pub fn require(&self, scope: Scope, crate_name: Option<&str>) -> Result<(), AppError> {
-        if !self.scopes.has(scope) {
+        self.require_one_of(&[scope], crate_name)
+    }
+
+    /// Like `require`, with any one of `scopes` sufficing.
+    pub fn require_one_of(
+        &self,
+        scopes: &[Scope],
+        crate_name: Option<&str>,
+    ) -> Result<(), AppError> {
+        if !scopes.iter().any(|s| self.scopes.has(*s)) {
+            let names: Vec<String> = scopes.iter().map(|s| format!("`{}`", s.as_str())).collect();
             return Err(AppError::Forbidden(format!(
-                "this token lacks the `{}` scope needed for this request; create a token with that scope",
-                scope.as_str()
+                "this token lacks the {} scope needed for this request; create a token with that scope",
+                names.join(" or ")
             )));
         }
         if let Some(name) = crate_name

@@ -160,8 +160,14 @@ impl From<CrateRow> for CrateRecord {
     }
 }
 
-const CRATE_COLS: &str =
-    "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords";
+use sql::CRATE_COLS;
+
+fn arg(a: &sql::Arg) -> JsValue {
+    match a {
+        sql::Arg::Int(i) => int(*i),
+        sql::Arg::Text(t) => text(t),
+    }
+}
 
 #[derive(Deserialize)]
 struct VersionRow {
@@ -739,37 +745,20 @@ impl CrateStore for D1Store {
     async fn search(
         &self,
         q: &str,
+        filter: &crate::auth::ReadFilter,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        let canon = crate::protocol::names::canonical(q);
-        let esc = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        };
-        let c_like = format!("%{}%", esc(&canon));
-        let p_like = format!("{}%", esc(&canon));
-        let d_like = format!("%{}%", esc(&q.to_lowercase()));
-        let filter = "canon LIKE ?2 ESCAPE '\\' OR keywords LIKE ?3 ESCAPE '\\' OR lower(coalesce(description, '')) LIKE ?3 ESCAPE '\\'";
-        let sql = format!(
-            "SELECT {CRATE_COLS} FROM crates WHERE {filter} \
-             ORDER BY CASE WHEN canon = ?1 THEN 0 WHEN canon LIKE ?4 ESCAPE '\\' THEN 1 ELSE 2 END, canon LIMIT ?5 OFFSET ?6"
-        );
-        let count_sql = format!("SELECT COUNT(*) AS n FROM crates WHERE {filter}");
-        let args = [
-            text(&canon),
-            text(&c_like),
-            text(&d_like),
-            text(&p_like),
-            int(i64::from(limit)),
-            int(i64::from(offset)),
-        ];
+        let args: Vec<JsValue> = sql::search_args(q, filter, limit, offset)
+            .iter()
+            .map(arg)
+            .collect();
+        let count_args = args.get(..5).unwrap_or(&args);
         let results = self
             .db
             .batch(vec![
-                self.stmt(&sql, &args)?,
-                self.stmt(&count_sql, &args[..3])?,
+                self.stmt(sql::SEARCH, &args)?,
+                self.stmt(sql::SEARCH_COUNT, count_args)?,
             ])
             .await
             .map_err(err("search"))?;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::yank::set_yanked;
 use super::{App, Stores};
-use crate::auth::{Principal, Scopes};
+use crate::auth::{Principal, ReadFilter, Scopes};
 use crate::error::AppError;
 use crate::protocol::index::IndexLine;
 use crate::protocol::names::canonical;
@@ -68,7 +68,9 @@ pub async fn list<S: Stores>(
     let (crates, total) = if q.is_empty() {
         db.list_crates(sort, page.per_page, page.offset()).await?
     } else {
-        db.search(q, page.per_page, page.offset()).await?
+        // A signed-in web session reads every crate.
+        db.search(q, &ReadFilter::All, page.per_page, page.offset())
+            .await?
     };
     Ok(
         json!({"crates": crates.iter().map(crate_summary).collect::<Vec<_>>(), "meta": page.meta(total)}),

@@ -57,10 +57,17 @@ pub async fn publish<S: Stores>(
     let canon = canonical(&name);
     let vers = valid.version.text.clone();
 
-    // Authorisation first: nothing else is looked at for a token that
-    // may not publish this crate.
+    // Authorisation first: a token that may not publish this name at all
+    // is refused before any crate is looked up, so the refusal reveals
+    // nothing about crates that exist.
+    who.require_one_of(&[Scope::PublishNew, Scope::PublishUpdate], Some(&name))?;
     let existing = store.db().crate_by_canon(&canon).await?;
     match &existing {
+        Some(c) if !who.read_filter().allows(&c.name) => {
+            return Err(AppError::BadRequest(format!(
+                "the crate name `{name}` is not available; choose another name"
+            )));
+        }
         Some(c) if c.name != name => {
             return Err(AppError::BadRequest(format!(
                 "crate `{name}` conflicts with the existing crate `{}`: names that differ only in case or in `-` versus `_` are the same crate; publish it as `{}`",

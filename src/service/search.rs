@@ -31,7 +31,7 @@ pub struct SearchResponse {
 
 /// Runs a search. `per_page` defaults to 10 and is capped at 100 (0 gives
 /// only the total, as `cargo search --limit 0` expects); `page` starts at 1.
-/// Crates a token's patterns exclude are not listed.
+/// Crates a token's patterns exclude are neither listed nor counted.
 pub async fn search<S: Stores>(
     app: &App<S>,
     who: &Principal,
@@ -48,10 +48,14 @@ pub async fn search<S: Stores>(
     let per_page = per_page.unwrap_or(10).min(MAX_PER_PAGE);
     let page = page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(per_page);
-    let (hits, total) = app.store.db().search(q.trim(), per_page, offset).await?;
+    let filter = who.read_filter();
+    let (hits, total) = app
+        .store
+        .db()
+        .search(q.trim(), &filter, per_page, offset)
+        .await?;
     let crates = hits
         .into_iter()
-        .filter(|c| who.patterns.is_empty() || who.patterns.iter().any(|p| p.matches(&c.name)))
         .map(|c| SearchCrate {
             max_version: c.max_version.unwrap_or_else(|| "0.0.0".into()),
             name: c.name,

@@ -733,16 +733,18 @@ impl CrateStore for MemoryStore {
     async fn search(
         &self,
         q: &str,
+        filter: &crate::auth::ReadFilter,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
         self.run("d1", || {
             let s = self.lock()?;
             let cq = canonical(q);
-            let lq = q.to_lowercase();
+            let lq = q.to_ascii_lowercase();
             let mut hits: Vec<(u8, &CrateRecord)> = s
                 .crates
                 .iter()
+                .filter(|c| filter.allows(&c.name))
                 .filter_map(|c| {
                     let rank = if c.canon == cq {
                         0
@@ -752,7 +754,7 @@ impl CrateStore for MemoryStore {
                         || c.keywords.contains(&lq)
                         || c.description
                             .as_ref()
-                            .is_some_and(|d| d.to_lowercase().contains(&lq))
+                            .is_some_and(|d| d.to_ascii_lowercase().contains(&lq))
                     {
                         2
                     } else {

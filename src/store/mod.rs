@@ -364,11 +364,13 @@ pub trait CrateStore {
         actor: i64,
         now: i64,
     ) -> StoreResult<RemoveOutcome>;
-    /// Crates matching `q` (exact name, then prefix, then name, keywords or
-    /// description containing it), and the total count.
+    /// Crates the filter admits matching `q` (exact name, then prefix,
+    /// then name, keywords or description containing it, literally), and
+    /// how many there are.
     async fn search(
         &self,
         q: &str,
+        filter: &crate::auth::ReadFilter,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)>;

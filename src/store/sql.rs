@@ -16,3 +16,58 @@ pub const MARK_INDEXED: &str =
     "UPDATE crates SET indexed_rev = ?2, max_version = ?3 WHERE id = ?1 AND indexed_rev <= ?2";
 pub const INSERT_LINK: &str = "INSERT INTO user_links (hash, user_id, purpose, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const ALL_VERSIONS: &str = "SELECT id, crate_id, num, num_no_build, cksum, yanked, pubtime, entry FROM versions ORDER BY crate_id, id";
+
+/// A value bound to a statement, independent of the executor (D1 in the
+/// Worker, SQLite in the native tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Columns of a crate record, in the order `CrateRecord` rows are read.
+pub const CRATE_COLS: &str =
+    "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords";
+
+/// The search condition (`?1` canonical query, `?2` lowercased query)
+/// and the read filter (`?3` 1 for every crate, `?4` JSON list of exact
+/// canonical names, `?5` JSON list of canonical prefixes). `instr`, not
+/// `LIKE`: the query's `%` and `_` are literal, and D1's 50-byte limit on
+/// LIKE patterns does not apply.
+macro_rules! search_where {
+    () => {
+        "(instr(canon, ?1) > 0 OR instr(keywords, ?2) > 0 OR instr(lower(coalesce(description, '')), ?2) > 0) \
+         AND (?3 = 1 OR canon IN (SELECT value FROM json_each(?4)) \
+              OR EXISTS (SELECT 1 FROM json_each(?5) p WHERE substr(canon, 1, length(p.value)) = p.value))"
+    };
+}
+
+/// A page of search hits: exact name, then prefix, then the rest, by
+/// canonical name (`?6` limit, `?7` offset).
+pub const SEARCH: &str = concat!(
+    "SELECT id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords \
+     FROM crates WHERE ",
+    search_where!(),
+    " ORDER BY CASE WHEN canon = ?1 THEN 0 WHEN substr(canon, 1, length(?1)) = ?1 THEN 1 ELSE 2 END, canon \
+     LIMIT ?6 OFFSET ?7"
+);
+
+/// How many crates the caller may read match (`?1`-`?5` as `SEARCH`).
+pub const SEARCH_COUNT: &str = concat!("SELECT COUNT(*) AS n FROM crates WHERE ", search_where!());
+
+/// The arguments of `SEARCH` (all seven) for a query, filter and page;
+/// `SEARCH_COUNT` takes the first five. Lowercasing is ASCII only, as
+/// SQLite's `lower()` is.
+pub fn search_args(q: &str, filter: &crate::auth::ReadFilter, limit: u32, offset: u32) -> Vec<Arg> {
+    let (exact, prefixes) = filter.exact_and_prefixes();
+    let json = |v: Vec<&str>| serde_json::to_string(&v).unwrap_or_else(|_| "[]".into());
+    vec![
+        Arg::Text(crate::protocol::names::canonical(q)),
+        Arg::Text(q.to_ascii_lowercase()),
+        Arg::Int(i64::from(matches!(filter, crate::auth::ReadFilter::All))),
+        Arg::Text(json(exact)),
+        Arg::Text(json(prefixes)),
+        Arg::Int(i64::from(limit)),
+        Arg::Int(i64::from(offset)),
+    ]
+}

@@ -125,6 +125,51 @@ test("/me while signed out goes through sign-in and lands on Tokens", async () =
   await ctx.close();
 });
 
+test("the return-to address after sign-in stays on this registry, whatever its spelling", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const tokens = base + "/tokens";
+  // Each raw `next` value, and where the page would go after signing in.
+  const cases = [
+    ["/crates?q=a#x", base + "/crates?q=a#x"],
+    ["/crates/web-made", base + "/crates/web-made"],
+    ["", tokens],
+    ["//evil.example/phish", tokens],
+    ["/\t/evil.example/phish", tokens],
+    ["/\n/evil.example/phish", tokens],
+    ["/\r\n/evil.example", tokens],
+    ["\t//evil.example", tokens],
+    ["/\\evil.example", tokens],
+    ["\\\\evil.example", tokens],
+    ["\\/evil.example", tokens],
+    ["/.//evil.example", base + "//evil.example"],
+    ["https://evil.example/", tokens],
+    ["https:evil.example", tokens],
+    ["http://127.0.0.1.evil.example/", tokens],
+    [base + "@evil.example/", tokens],
+    ["javascript:alert(document.domain)", tokens],
+    ["JaVaScRiPt:alert(1)", tokens],
+    ["\tjavascript:alert(1)", tokens],
+    ["data:text/html,<script>alert(1)</script>", tokens],
+    ["%2F%2Fevil.example", base + "/%2F%2Fevil.example"],
+  ];
+  for (const [raw, want] of cases) {
+    await page.goto(base + "/login?next=" + encodeURIComponent(raw));
+    await page.waitForSelector("body[data-ready]");
+    const got = await page.evaluate(() => safeNext());
+    assert.equal(got, want, JSON.stringify(raw));
+    assert.equal(new URL(got).origin, base, JSON.stringify(raw));
+  }
+  // The reviewed payload, through a real sign-in: the browser stays here.
+  await page.goto(base + "/login?next=%2F%09%2Fevil.example%2Fphish");
+  await page.waitForSelector("body[data-ready]");
+  await page.fill("#login", "admin");
+  await page.fill("#password", ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(/\/tokens$/), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).origin, base);
+  await ctx.close();
+});
+
 test("a read-only token builds a consumer but cannot publish", async () => {
   const ctx = await browser.newContext();
   const page = await signIn(ctx, "admin", ADMIN_PASSWORD);

@@ -1,0 +1,171 @@
+//! The shared SQL (`store::sql`) run natively on SQLite with the real
+//! `migrations/` applied in order and SQLite's limits lowered to D1's (100
+//! bound parameters, 100 KB statements, 50-byte LIKE patterns, 2 MB
+//! values), so a statement D1 would refuse fails here first. Today this
+//! covers search with its read filter; the storage work moving every
+//! statement into `store::sql` puts the rest under the same executor.
+
+use edge_registry::auth::{CratePattern, ReadFilter};
+use edge_registry::store::sql::{self, Arg};
+use rusqlite::limits::Limit;
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+
+fn db() -> Connection {
+    let c = Connection::open_in_memory().unwrap();
+    c.set_limit(Limit::SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+        .unwrap();
+    c.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 100_000)
+        .unwrap();
+    c.set_limit(Limit::SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 50)
+        .unwrap();
+    c.set_limit(Limit::SQLITE_LIMIT_LENGTH, 2_000_000).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "migrations not found");
+    for f in files {
+        c.execute_batch(&std::fs::read_to_string(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    c
+}
+
+fn value(a: &Arg) -> Value {
+    match a {
+        Arg::Int(i) => Value::Integer(*i),
+        Arg::Text(t) => Value::Text(t.clone()),
+    }
+}
+
+fn add(c: &Connection, name: &str, description: &str, keywords: &str) {
+    c.execute(
+        "INSERT INTO crates (name, canon, created_at, updated_at, description, keywords) VALUES (?1, ?2, 1, 1, ?3, ?4)",
+        (
+            name,
+            edge_registry::protocol::names::canonical(name),
+            description,
+            keywords,
+        ),
+    )
+    .unwrap();
+}
+
+/// Runs `SEARCH` and `SEARCH_COUNT` as the D1 store binds them.
+fn search(c: &Connection, q: &str, filter: &ReadFilter) -> (Vec<String>, i64) {
+    let args: Vec<Value> = sql::search_args(q, filter, 100, 0)
+        .iter()
+        .map(value)
+        .collect();
+    let mut stmt = c.prepare(sql::SEARCH).unwrap();
+    let names = stmt
+        .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(1))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let total = c
+        .query_row(sql::SEARCH_COUNT, params_from_iter(&args[..5]), |r| {
+            r.get(0)
+        })
+        .unwrap();
+    (names, total)
+}
+
+#[test]
+fn the_executor_refuses_what_d1_refuses() {
+    // Without this, the tests below could pass on SQL that fails on D1.
+    let c = db();
+    let long = "x".repeat(51);
+    let e = c
+        .query_row("SELECT 'a' LIKE ?1", [&long], |r| r.get::<_, bool>(0))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("LIKE or GLOB pattern too complex"),
+        "{e}"
+    );
+    let many = vec![0i64; 101];
+    let sql = format!("SELECT {}", vec!["?"; 101].join(", "));
+    assert!(c.prepare(&sql).is_err() || c.execute(&sql, params_from_iter(&many)).is_err());
+}
+
+#[test]
+fn search_takes_every_accepted_length_and_matches_wildcards_literally() {
+    let c = db();
+    let long = format!("a{}", "b".repeat(63));
+    let unders = format!("u{}v", "_".repeat(25));
+    add(&c, &long, "a long name", "[]");
+    add(&c, &unders, "underscores", "[]");
+    add(&c, "plain", "100% safe, no_wildcards", "[\"tag\"]");
+    add(&c, "other", "nothing to see", "[]");
+
+    // The longest crate name, exact: first and alone.
+    assert_eq!(search(&c, &long, &ReadFilter::All), (vec![long.clone()], 1));
+    // 25 underscores are 25 literal underscores, not 25 wildcards.
+    assert_eq!(
+        search(&c, &"_".repeat(25), &ReadFilter::All),
+        (vec![unders.clone()], 1)
+    );
+    assert_eq!(
+        search(&c, "%", &ReadFilter::All),
+        (vec!["plain".to_string()], 1)
+    );
+    assert_eq!(
+        search(&c, "no_w", &ReadFilter::All),
+        (vec!["plain".to_string()], 1)
+    );
+    // The longest query the API accepts (200 characters) runs.
+    assert_eq!(search(&c, &"q".repeat(200), &ReadFilter::All), (vec![], 0));
+    // Keywords, and the ranking: exact, prefix, then contained.
+    add(&c, "tag", "", "[]");
+    add(&c, "tagged", "", "[]");
+    assert_eq!(
+        search(&c, "TAG", &ReadFilter::All),
+        (
+            vec!["tag".to_string(), "tagged".to_string(), "plain".to_string()],
+            3
+        )
+    );
+    // Empty: everything.
+    assert_eq!(search(&c, "", &ReadFilter::All).1, 6);
+}
+
+#[test]
+fn search_counts_only_what_the_filter_admits() {
+    let c = db();
+    for n in [
+        "acme-core",
+        "acme-extra",
+        "secret-internal",
+        "foo",
+        "foobar",
+    ] {
+        add(&c, n, &format!("the {n} crate: secret sauce"), "[]");
+    }
+    let filter = ReadFilter::Patterns(
+        vec![
+            CratePattern::parse("acme-*").unwrap(),
+            CratePattern::parse("foo").unwrap(),
+        ]
+        .into(),
+    );
+    assert_eq!(
+        search(&c, "secret", &filter),
+        (
+            vec![
+                "acme-core".to_string(),
+                "acme-extra".to_string(),
+                "foo".to_string()
+            ],
+            3
+        )
+    );
+    assert_eq!(search(&c, "secret-internal", &filter), (vec![], 0));
+    assert_eq!(search(&c, "", &filter).1, 3);
+    let everything = ReadFilter::Patterns(vec![CratePattern::parse("*").unwrap()].into());
+    assert_eq!(search(&c, "secret", &everything).1, 5);
+    assert_eq!(search(&c, "secret", &ReadFilter::All).1, 5);
+}
