@@ -1394,3 +1394,59 @@ fn backup_and_restore_round_trip() {
         .unwrap();
     assert!(String::from_utf8_lossy(&owners.stdout).contains("carol"));
 }
+
+/// POSTs JSON to the web API (as the pages do); (status, body).
+fn web_post(path: &str, body: &serde_json::Value) -> (u16, String) {
+    let url = format!("{}{path}", srv().base);
+    let (status, _, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "--data-binary",
+        &body.to_string(),
+        &url,
+    ]);
+    (status, body)
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn concurrent_sign_in_guesses_on_real_d1_reach_the_password_check_five_times() {
+    let out = admin(&["user", "add", "e2e-locky"]);
+    let link = out.lines().last().unwrap().trim().to_string();
+    let secret = link.split("#secret=").nth(1).expect("a one-time link");
+    let (status, body) = web_post(
+        "/web/api/set-password",
+        &serde_json::json!({"secret": secret, "password": "locky password 1"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let guesses: Vec<_> = (0..25)
+        .map(|i| {
+            std::thread::spawn(move || {
+                web_post(
+                    "/web/api/login",
+                    &serde_json::json!({"login": "e2e-locky", "password": format!("guess {i}!")}),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(u16, String)> = guesses.into_iter().map(|h| h.join().unwrap()).collect();
+    let checked = results.iter().filter(|(s, _)| *s == 401).count();
+    let locked: Vec<_> = results.iter().filter(|(s, _)| *s == 429).collect();
+    assert_eq!(checked, 5, "{results:?}");
+    assert_eq!(locked.len(), 20, "{results:?}");
+    for (_, body) in &locked {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            v["errors"][0]["detail"],
+            "too many failed sign-ins for this login; try again in 15 minute(s)"
+        );
+    }
+    // The right password is refused while locked.
+    let (status, _) = web_post(
+        "/web/api/login",
+        &serde_json::json!({"login": "e2e-locky", "password": "locky password 1"}),
+    );
+    assert_eq!(status, 429);
+}

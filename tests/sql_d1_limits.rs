@@ -7,6 +7,7 @@
 
 use edge_registry::auth::{CratePattern, ReadFilter};
 use edge_registry::store::sql::{self, Arg};
+use edge_registry::store::{AttemptRule, Failures};
 use rusqlite::limits::Limit;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -168,4 +169,76 @@ fn search_counts_only_what_the_filter_admits() {
     let everything = ReadFilter::Patterns(vec![CratePattern::parse("*").unwrap()].into());
     assert_eq!(search(&c, "secret", &everything).1, 5);
     assert_eq!(search(&c, "secret", &ReadFilter::All).1, 5);
+}
+
+fn count_attempt(c: &Connection, key: &str, now: i64, rule: &AttemptRule) -> Failures {
+    let args: Vec<Value> = sql::count_attempt_args(key, now, rule)
+        .iter()
+        .map(value)
+        .collect();
+    c.query_row(sql::COUNT_ATTEMPT, params_from_iter(&args), |r| {
+        Ok(Failures {
+            count: r.get(0)?,
+            first_at: r.get(1)?,
+            locked_until: r.get(2)?,
+        })
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_attempt_counter_sql_is_the_rule() {
+    // Every attempt, in both implementations, over random gaps that cross
+    // windows and locks: the atomic upsert D1 runs must give exactly
+    // `AttemptRule::next`.
+    let c = db();
+    let rule = AttemptRule {
+        max: 3,
+        window: 100,
+        lockout: 250,
+    };
+    let mut model: std::collections::HashMap<&str, Failures> = Default::default();
+    let mut now = 1_000;
+    let mut seed = 0x9e37_79b9_u64;
+    let mut locks = 0;
+    for _ in 0..2000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        now += (seed % 60) as i64;
+        let key = ["login:a", "login:b", "client:1"][(seed >> 20) as usize % 3];
+        let want = rule.next(model.get(key).copied(), now);
+        model.insert(key, want);
+        let got = count_attempt(&c, key, now, &rule);
+        assert_eq!(got, want, "{key} at {now}");
+        locks += usize::from(got.locked_until.is_some_and(|u| u > now));
+    }
+    assert!(locks > 100, "the sequence must reach locks ({locks})");
+    // A refund takes one back, never below zero.
+    c.execute(sql::REFUND_ATTEMPT, ["login:a"]).unwrap();
+    let after: i64 = c
+        .query_row(
+            "SELECT failures FROM sign_in_failures WHERE login = 'login:a'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(after, (model["login:a"].count - 1).max(0));
+    // Pruning removes exactly the counters whose next attempt would start
+    // afresh, at most the limit at a time.
+    let ended = model
+        .values()
+        .filter(|f| match f.locked_until {
+            Some(u) => u <= now + 400,
+            None => now + 400 - f.first_at >= rule.window,
+        })
+        .count();
+    let pruned = c
+        .prepare(sql::PRUNE_ATTEMPTS)
+        .unwrap()
+        .query_map((now + 400, rule.window, 1000), |_| Ok(()))
+        .unwrap()
+        .count();
+    assert_eq!(pruned, ended);
+    assert_eq!(pruned, 3, "all three ended 400 s after the last attempt");
 }

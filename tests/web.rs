@@ -145,6 +145,203 @@ fn repeated_failures_lock_the_login_whether_or_not_it_exists() {
     );
 }
 
+/// `n` sign-in requests sent at once on a store that yields at every
+/// operation, so they interleave as concurrent requests on D1 do.
+fn concurrent_logins(h: &Harness, tries: &[(&str, &str)], client: Option<&str>) -> Vec<Resp> {
+    let mut hs: Vec<(&str, &str)> = vec![("origin", BASE), ("content-type", "application/json")];
+    if let Some(c) = client {
+        hs.push(("cf-connecting-ip", c));
+    }
+    block_on(futures::future::join_all(tries.iter().map(|(l, p)| {
+        let body = serde_json::to_vec(&json!({"login": l, "password": p})).unwrap();
+        h.send_async("POST", "/web/api/login", None, &hs, body)
+    })))
+}
+
+#[test]
+fn concurrent_guesses_get_at_most_five_password_checks_and_the_right_one_is_refused_while_locked() {
+    let mut h = Harness::with(
+        edge_registry::store::memory::MemoryStore::interleaving(),
+        edge_registry::service::Config::default(),
+    );
+    user_with_password(&h, "alice", false, "alice password");
+    // The reviewed race: 25 wrong guesses at once, twice.
+    for round in 0..2 {
+        let rs = concurrent_logins(&h, &[("alice", "wrong guess!"); 25], None);
+        let checked = rs.iter().filter(|r| r.status == 401).count();
+        let refused: Vec<_> = rs.iter().filter(|r| r.status == 429).collect();
+        let want = if round == 0 { 5 } else { 0 };
+        assert_eq!(checked, want, "round {round}: password checks");
+        assert_eq!(refused.len(), 25 - want, "round {round}");
+        for r in &refused {
+            assert_eq!(
+                r.detail(),
+                "too many failed sign-ins for this login; try again in 15 minute(s)"
+            );
+        }
+    }
+    // A burst with the right password in it: refused like the rest, and
+    // the lock is not lifted by it.
+    let mut burst = vec![("alice", "wrong guess!"); 24];
+    burst.insert(12, ("alice", "alice password"));
+    let rs = concurrent_logins(&h, &burst, None);
+    assert!(
+        rs.iter().all(|r| r.status == 429),
+        "right password while locked"
+    );
+    assert!(rs.iter().all(|r| r.header("set-cookie").is_none()));
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        429
+    );
+    // When the lock ends, the right password works and resets the count.
+    h.now += accounts::LOCKOUT_SECS + 1;
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        200
+    );
+    let rs = concurrent_logins(&h, &[("alice", "wrong guess!"); 8], None);
+    assert_eq!(rs.iter().filter(|r| r.status == 401).count(), 5);
+}
+
+#[test]
+fn a_disabled_account_answers_a_right_and_a_wrong_password_alike() {
+    let h = Harness::new();
+    user_with_password(&h, "root", true, "root password");
+    user_with_password(&h, "bob", false, "bob password");
+    let mut admin = Browser::new(&h);
+    admin.login("root", "root password");
+    let bob_id = admin.call("GET", "/web/api/users", None).json()["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "bob")
+        .unwrap()["id"]
+        .clone();
+    let r = admin.call(
+        "POST",
+        &format!("/web/api/users/{bob_id}/disabled"),
+        Some(json!({"value": true})),
+    );
+    assert_eq!(r.status, 200);
+    let right = Browser::new(&h).login("bob", "bob password");
+    let wrong = Browser::new(&h).login("bob", "not bobs password");
+    let unknown = Browser::new(&h).login("nobody", "bob password");
+    for r in [&right, &wrong, &unknown] {
+        assert_eq!(r.status, 401);
+        assert_eq!(r.detail(), "wrong login or password");
+        assert!(r.header("set-cookie").is_none());
+    }
+}
+
+#[test]
+fn failures_are_limited_per_client_and_successes_do_not_count() {
+    assert_eq!(
+        edge_registry::service::Config::default().client_sign_in_failures,
+        100
+    );
+    // A lower limit than the default keeps the test to a few password
+    // checks; the rule is the same.
+    let h = Harness::with(
+        edge_registry::store::memory::MemoryStore::new(),
+        edge_registry::service::Config {
+            client_sign_in_failures: 12,
+            ..Default::default()
+        },
+    );
+    user_with_password(&h, "alice", false, "alice password");
+    let ip = Some("203.0.113.7");
+    // A success is taken back: it never uses up the address's allowance.
+    for _ in 0..3 {
+        assert_eq!(
+            concurrent_logins(&h, &[("alice", "alice password")], ip)[0].status,
+            200
+        );
+    }
+    // One wrong guess each at many logins: the login limit never trips,
+    // the address limit does.
+    for i in 0..12 {
+        let login = format!("user{i}");
+        let r = concurrent_logins(&h, &[(login.as_str(), "guess guess")], ip);
+        assert_eq!(r[0].status, 401, "attempt {i}");
+    }
+    let r = &concurrent_logins(&h, &[("alice", "alice password")], ip)[0];
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        r.detail(),
+        "too many failed sign-ins from this address; try again in 15 minute(s)"
+    );
+    // Another address, and the same login from it, are not affected.
+    let other = &concurrent_logins(&h, &[("alice", "alice password")], Some("198.51.100.1"))[0];
+    assert_eq!(other.status, 200);
+}
+
+#[test]
+fn the_current_password_check_counts_as_a_sign_in_attempt() {
+    let h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    let mut b = Browser::new(&h);
+    assert_eq!(b.login("alice", "alice password").status, 200);
+    let change = |b: &mut Browser, current: &str| {
+        b.call(
+            "POST",
+            "/web/api/password",
+            Some(json!({"current": current, "password": "a brand new password"})),
+        )
+    };
+    for _ in 0..accounts::MAX_FAILURES {
+        let r = change(&mut b, "wrong current!");
+        assert_eq!(r.status, 403);
+        assert_eq!(r.detail(), "the current password is wrong");
+    }
+    let r = change(&mut b, "alice password");
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        r.detail(),
+        "too many failed sign-ins for this login; try again in 15 minute(s)"
+    );
+    // Nothing changed: the old password still is the password (once the
+    // lock ends), and sign-in is locked meanwhile.
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        429
+    );
+}
+
+#[test]
+fn ended_counters_are_pruned_and_live_ones_kept() {
+    let mut h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    for i in 0..30 {
+        Browser::new(&h).login(&format!("ghost{i}"), "guess guess");
+    }
+    h.now += 600;
+    for _ in 0..=accounts::MAX_FAILURES {
+        Browser::new(&h).login("alice", "guess guess");
+    }
+    let pruned = block_on(accounts::prune_attempts(&h.app, h.now)).unwrap();
+    assert_eq!(pruned, 0, "nothing has ended yet");
+    h.now += accounts::FAILURE_WINDOW - 600;
+    let pruned = block_on(accounts::prune_attempts(&h.app, h.now)).unwrap();
+    assert_eq!(
+        pruned, 30,
+        "the ghosts' windows ended; alice's lock has not"
+    );
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        429
+    );
+    h.now += 600;
+    assert_eq!(
+        block_on(accounts::prune_attempts(&h.app, h.now)).unwrap(),
+        1
+    );
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        200
+    );
+}
+
 #[test]
 fn state_changes_need_the_csrf_token_and_our_origin() {
     let h = Harness::new();
@@ -330,7 +527,9 @@ fn admins_invite_disable_and_promote_and_the_last_admin_stays() {
     assert_eq!(r.status, 401);
     assert!(r.detail().contains("disabled"));
     assert_eq!(bob.call("GET", "/web/api/session", None).status, 401);
-    assert_eq!(bob.login("bob", "bob password").status, 403);
+    let r = bob.login("bob", "bob password");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.detail(), "wrong login or password");
     admin.call(
         "POST",
         &format!("/web/api/users/{bob_id}/disabled"),

@@ -893,32 +893,43 @@ impl AccountStore for D1Store {
             .await?
             .map(|r| (r.user_id, r.purpose)))
     }
-    async fn failures(&self, login: &str) -> StoreResult<Option<Failures>> {
-        Ok(self
-            .first::<FailureRow>(
-                "SELECT failures, first_at, locked_until FROM sign_in_failures WHERE login = ?1",
-                &[text(login)],
-            )
+    async fn count_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        rule: &AttemptRule,
+    ) -> StoreResult<Failures> {
+        let args: Vec<JsValue> = sql::count_attempt_args(key, now, rule)
+            .iter()
+            .map(arg)
+            .collect();
+        let row = self
+            .first::<FailureRow>(sql::COUNT_ATTEMPT, &args)
             .await?
-            .map(|r| Failures {
-                count: r.failures,
-                first_at: r.first_at,
-                locked_until: r.locked_until,
-            }))
+            .ok_or_else(|| StoreError::new("count_attempt: no row returned"))?;
+        Ok(Failures {
+            count: row.failures,
+            first_at: row.first_at,
+            locked_until: row.locked_until,
+        })
     }
-    async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()> {
-        self.run(
-            "INSERT INTO sign_in_failures (login, failures, first_at, locked_until) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT(login) DO UPDATE SET failures = excluded.failures, first_at = excluded.first_at, locked_until = excluded.locked_until",
-            &[text(login), int(f.count), int(f.first_at), opt_int(f.locked_until)],
-        )
-        .await?;
+    async fn refund_attempt(&self, key: &str) -> StoreResult<()> {
+        self.run(sql::REFUND_ATTEMPT, &[text(key)]).await?;
         Ok(())
     }
-    async fn clear_failures(&self, login: &str) -> StoreResult<()> {
+    async fn prune_attempts(&self, now: i64, window: i64, limit: u32) -> StoreResult<u32> {
+        let rows = self
+            .rows::<CountRow>(
+                sql::PRUNE_ATTEMPTS,
+                &[int(now), int(window), int(i64::from(limit))],
+            )
+            .await?;
+        Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX))
+    }
+    async fn clear_failures(&self, key: &str) -> StoreResult<()> {
         self.run(
             "DELETE FROM sign_in_failures WHERE login = ?1",
-            &[text(login)],
+            &[text(key)],
         )
         .await?;
         Ok(())

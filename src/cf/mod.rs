@@ -92,6 +92,10 @@ fn config(env: &Env) -> Config {
             .map(|v| v.to_string().trim().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "private".into()),
+        client_sign_in_failures: var_u64(env, "MAX_CLIENT_SIGN_IN_FAILURES")
+            .and_then(|v| i64::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(crate::service::accounts::MAX_CLIENT_FAILURES),
     }
 }
 
@@ -260,5 +264,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             }
         ),
         Err(e) => worker::console_error!("scheduled repair failed: {e:?}"),
+    }
+    // Sign-in counters whose window and lock have ended.
+    match crate::service::accounts::prune_attempts(&app, now_secs()).await {
+        Ok(n) if n > 0 => worker::console_log!("removed {n} ended sign-in counters"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("scheduled counter pruning failed: {e:?}"),
     }
 }

@@ -8,7 +8,7 @@ use crate::auth::token::hash_token;
 use crate::error::AppError;
 use crate::protocol::index::to_hex;
 use crate::service::tokens::validate_login;
-use crate::store::{AccountStore as _, Failures, SessionRecord, User, UserStore as _};
+use crate::store::{AccountStore as _, AttemptRule, SessionRecord, User, UserStore as _};
 
 /// How long a session lasts.
 pub const SESSION_SECS: i64 = 7 * 86_400;
@@ -60,38 +60,73 @@ async fn start_session<S: Stores>(
     })
 }
 
-async fn fail<S: Stores>(
-    app: &App<S>,
-    login: &str,
-    prior: Option<Failures>,
-    now: i64,
-) -> Result<AppError, AppError> {
-    let mut f = match prior {
-        Some(f) if now - f.first_at < FAILURE_WINDOW => f,
-        _ => Failures {
-            count: 0,
-            first_at: now,
-            locked_until: None,
-        },
-    };
-    f.count += 1;
-    if f.count >= MAX_FAILURES {
-        f.locked_until = Some(now + LOCKOUT_SECS);
+/// Attempts counted against one login.
+pub const LOGIN_RULE: AttemptRule = AttemptRule {
+    max: MAX_FAILURES,
+    window: FAILURE_WINDOW,
+    lockout: LOCKOUT_SECS,
+};
+/// Failed attempts allowed from one client (its address) within the same
+/// window, whatever the logins, by default; successful sign-ins do not
+/// count.
+pub const MAX_CLIENT_FAILURES: i64 = 100;
+
+fn client_rule(max: i64) -> AttemptRule {
+    AttemptRule {
+        max,
+        window: FAILURE_WINDOW,
+        lockout: LOCKOUT_SECS,
     }
-    app.store
-        .db()
-        .put_failures(&login.to_lowercase(), &f)
-        .await?;
-    Ok(AppError::Unauthorized(WRONG.into()))
+}
+/// Counters removed per cron run at most.
+pub const PRUNE_BATCH: u32 = 1000;
+
+/// The counter key of a login (typed logins are lowercased; the prefix
+/// keeps login and client keys apart whatever is typed).
+fn login_key(login: &str) -> String {
+    format!("login:{}", login.to_lowercase())
 }
 
-/// Signs in with a login and password. Every wrong login or password gets
-/// the same answer, after the same work; a login with too many recent
-/// failures is locked for a while, whether it exists or not.
+fn client_key(client: &str) -> String {
+    format!("client:{client}")
+}
+
+fn locked(until: i64, now: i64, whose: &str) -> AppError {
+    let minutes = (until - now + 59) / 60;
+    AppError::TooManyRequests(
+        format!("too many failed sign-ins {whose}; try again in {minutes} minute(s)"),
+        until - now,
+    )
+}
+
+/// Counts an attempt against a key before any password is checked, so
+/// however many attempts run at once, at most `rule.max` reach the check
+/// in a window; the right password is refused too while the key is locked.
+async fn admit<S: Stores>(
+    app: &App<S>,
+    key: &str,
+    rule: &AttemptRule,
+    now: i64,
+    whose: &str,
+) -> Result<(), AppError> {
+    let f = app.store.db().count_attempt(key, now, rule).await?;
+    match f.locked_until {
+        Some(until) if until > now => Err(locked(until, now, whose)),
+        _ => Ok(()),
+    }
+}
+
+/// Signs in with a login and password. Every wrong login or password, and
+/// any password for a disabled account, gets the same answer after the
+/// same work. Each attempt is counted against the login and against the
+/// client (when its address is known) before the password is checked:
+/// five per login or a hundred failures per client within 15 minutes,
+/// then 429 for 15 minutes, whether the login exists or not.
 pub async fn sign_in<S: Stores>(
     app: &App<S>,
     login: &str,
     password: &str,
+    client: Option<&str>,
     now: i64,
 ) -> Result<NewSession, AppError> {
     let db = app.store.db();
@@ -99,14 +134,13 @@ pub async fn sign_in<S: Stores>(
     if key.is_empty() || key.len() > 100 || password.len() > 1024 {
         return Err(AppError::Unauthorized(WRONG.into()));
     }
-    let prior = db.failures(&key).await?;
-    if let Some(until) = prior.and_then(|f| f.locked_until).filter(|u| *u > now) {
-        let minutes = (until - now + 59) / 60;
-        return Err(AppError::TooManyRequests(
-            format!("too many failed sign-ins for this login; try again in {minutes} minute(s)"),
-            until - now,
-        ));
+    let client = client.map(client_key);
+    if let Some(c) = &client {
+        let rule = client_rule(app.config.client_sign_in_failures);
+        admit(app, c, &rule, now, "from this address").await?;
     }
+    let lkey = login_key(&key);
+    admit(app, &lkey, &LOGIN_RULE, now, "for this login").await?;
     let user = db.user_by_login(&key).await?;
     let stored = match &user {
         Some(u) => db.password_hash(u.id).await?,
@@ -119,16 +153,24 @@ pub async fn sign_in<S: Stores>(
     )
     .await
     .map_err(AppError::Internal)?;
-    let (Some(user), true) = (user, ok && stored.is_some()) else {
-        return Err(fail(app, &key, prior, now).await?);
+    let Some(user) = user.filter(|u| ok && stored.is_some() && !u.disabled) else {
+        return Err(AppError::Unauthorized(WRONG.into()));
     };
-    if user.disabled {
-        return Err(AppError::Forbidden(
-            "this account is disabled; ask an administrator".into(),
-        ));
+    db.clear_failures(&lkey).await?;
+    if let Some(c) = &client {
+        db.refund_attempt(c).await?;
     }
-    db.clear_failures(&key).await?;
     start_session(app, user, now).await
+}
+
+/// Removes counters whose window and lock have ended (the cron), so
+/// attempts on logins that do not exist leave nothing behind.
+pub async fn prune_attempts<S: Stores>(app: &App<S>, now: i64) -> Result<u32, AppError> {
+    Ok(app
+        .store
+        .db()
+        .prune_attempts(now, FAILURE_WINDOW, PRUNE_BATCH)
+        .await?)
 }
 
 /// The live session for a cookie value, if any.
@@ -175,6 +217,10 @@ pub async fn change_password<S: Stores>(
     new: &str,
     now: i64,
 ) -> Result<NewSession, AppError> {
+    // The current-password check is a guess like a sign-in: it counts
+    // against the same login, so a stolen session cannot brute-force it.
+    let lkey = login_key(&user.login);
+    admit(app, &lkey, &LOGIN_RULE, now, "for this login").await?;
     let stored = app.store.db().password_hash(user.id).await?;
     let ok = password::verify(app.store.kdf(), current, stored.as_deref().unwrap_or(DECOY))
         .await
@@ -182,6 +228,7 @@ pub async fn change_password<S: Stores>(
     if !ok || stored.is_none() {
         return Err(AppError::Forbidden("the current password is wrong".into()));
     }
+    app.store.db().clear_failures(&lkey).await?;
     store_password(app, user.id, new).await?;
     app.store.db().delete_user_sessions(user.id).await?;
     start_session(app, user.clone(), now).await
@@ -241,7 +288,7 @@ pub async fn use_link<S: Stores>(
     store_password(app, user.id, new).await?;
     app.store
         .db()
-        .clear_failures(&user.login.to_lowercase())
+        .clear_failures(&login_key(&user.login))
         .await?;
     start_session(app, user, now).await
 }

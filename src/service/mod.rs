@@ -43,6 +43,9 @@ pub struct Config {
     /// The name users give this registry in their cargo configuration
     /// (`[registries.<name>]`), used in the help page's snippets.
     pub registry_name: String,
+    /// Failed sign-ins allowed from one client address within the failure
+    /// window before it is locked out (`accounts::MAX_CLIENT_FAILURES`).
+    pub client_sign_in_failures: i64,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             public_url: None,
             token_cache_secs: 30,
             registry_name: "private".into(),
+            client_sign_in_failures: accounts::MAX_CLIENT_FAILURES,
         }
     }
 }

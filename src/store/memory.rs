@@ -965,22 +965,52 @@ impl AccountStore for MemoryStore {
         })
         .await
     }
-    async fn failures(&self, login: &str) -> StoreResult<Option<Failures>> {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        rule: &AttemptRule,
+    ) -> StoreResult<Failures> {
         self.run("d1", || {
-            Ok(self.lock()?.failures.get(&login.to_lowercase()).copied())
+            let mut s = self.lock()?;
+            let f = rule.next(s.failures.get(key).copied(), now);
+            s.failures.insert(key.to_string(), f);
+            Ok(f)
         })
         .await
     }
-    async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()> {
+    async fn refund_attempt(&self, key: &str) -> StoreResult<()> {
         self.run("d1", || {
-            self.lock()?.failures.insert(login.to_lowercase(), *f);
+            if let Some(f) = self.lock()?.failures.get_mut(key) {
+                f.count = (f.count - 1).max(0);
+            }
             Ok(())
         })
         .await
     }
-    async fn clear_failures(&self, login: &str) -> StoreResult<()> {
+    async fn prune_attempts(&self, now: i64, window: i64, limit: u32) -> StoreResult<u32> {
         self.run("d1", || {
-            self.lock()?.failures.remove(&login.to_lowercase());
+            let mut s = self.lock()?;
+            let done: Vec<String> = s
+                .failures
+                .iter()
+                .filter(|(_, f)| match f.locked_until {
+                    Some(until) => until <= now,
+                    None => now - f.first_at >= window,
+                })
+                .map(|(k, _)| k.clone())
+                .take(limit as usize)
+                .collect();
+            for k in &done {
+                s.failures.remove(k);
+            }
+            Ok(u32::try_from(done.len()).unwrap_or(u32::MAX))
+        })
+        .await
+    }
+    async fn clear_failures(&self, key: &str) -> StoreResult<()> {
+        self.run("d1", || {
+            self.lock()?.failures.remove(key);
             Ok(())
         })
         .await

@@ -256,12 +256,53 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
-/// Failed sign-ins of one login.
+/// The sign-in attempts counted against one key (a login or a client),
+/// after the latest attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failures {
     pub count: i64,
     pub first_at: i64,
     pub locked_until: Option<i64>,
+}
+
+/// How attempts against one key are limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRule {
+    /// Attempts allowed within `window` seconds.
+    pub max: i64,
+    pub window: i64,
+    /// How long the key stays locked once an attempt goes over `max`.
+    pub lockout: i64,
+}
+
+impl AttemptRule {
+    /// The counter after one more attempt at `now`: the window starts
+    /// again once it has passed (or a lock has ended), and an attempt over
+    /// `max` locks the key. The one statement of the rule the stores apply
+    /// atomically (the SQL in `store::sql::COUNT_ATTEMPT` is its twin).
+    pub fn next(&self, prior: Option<Failures>, now: i64) -> Failures {
+        let restart = match prior {
+            None => true,
+            Some(f) => match f.locked_until {
+                Some(until) => until <= now,
+                None => now - f.first_at >= self.window,
+            },
+        };
+        match prior {
+            Some(f) if !restart => Failures {
+                count: f.count + 1,
+                first_at: f.first_at,
+                locked_until: f
+                    .locked_until
+                    .or((f.count + 1 > self.max).then_some(now + self.lockout)),
+            },
+            _ => Failures {
+                count: 1,
+                first_at: now,
+                locked_until: (1 > self.max).then_some(now + self.lockout),
+            },
+        }
+    }
 }
 
 /// Users.
@@ -420,9 +461,17 @@ pub trait AccountStore {
     ) -> StoreResult<()>;
     /// Marks an unused, unexpired link used, atomically; gives its user and purpose.
     async fn consume_link(&self, hash: &str, now: i64) -> StoreResult<Option<(i64, String)>>;
-    async fn failures(&self, login: &str) -> StoreResult<Option<Failures>>;
-    async fn put_failures(&self, login: &str, f: &Failures) -> StoreResult<()>;
-    async fn clear_failures(&self, login: &str) -> StoreResult<()>;
+    /// Counts one sign-in attempt against `key` in one atomic step (by
+    /// `AttemptRule::next`) and gives the counter after it, so concurrent
+    /// attempts each see their own count.
+    async fn count_attempt(&self, key: &str, now: i64, rule: &AttemptRule)
+    -> StoreResult<Failures>;
+    /// Takes back one counted attempt (one that succeeded), never below 0.
+    async fn refund_attempt(&self, key: &str) -> StoreResult<()>;
+    async fn clear_failures(&self, key: &str) -> StoreResult<()>;
+    /// Deletes up to `limit` counters whose window (`window` seconds from
+    /// their first attempt) and lock have both ended; gives how many.
+    async fn prune_attempts(&self, now: i64, window: i64, limit: u32) -> StoreResult<u32>;
 }
 
 /// The whole database.

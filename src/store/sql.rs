@@ -71,3 +71,54 @@ pub fn search_args(q: &str, filter: &crate::auth::ReadFilter, limit: u32, offset
         Arg::Int(i64::from(offset)),
     ]
 }
+
+/// The restart test of `AttemptRule::next` for the stored row (`?2` now,
+/// `?4` window).
+macro_rules! attempt_restarts {
+    () => {
+        "(CASE WHEN locked_until IS NOT NULL THEN locked_until <= ?2 ELSE ?2 - first_at >= ?4 END)"
+    };
+}
+
+/// `AttemptRule::next` as one atomic upsert: `?1` key, `?2` now, `?3` max,
+/// `?4` window, `?5` lockout. Every expression reads the row as it was
+/// before this statement, so concurrent attempts each get their own count.
+pub const COUNT_ATTEMPT: &str = concat!(
+    "INSERT INTO sign_in_failures (login, failures, first_at, locked_until) \
+     VALUES (?1, 1, ?2, CASE WHEN 1 > ?3 THEN ?2 + ?5 END) \
+     ON CONFLICT(login) DO UPDATE SET \
+       failures = CASE WHEN ",
+    attempt_restarts!(),
+    " THEN 1 ELSE failures + 1 END, \
+       first_at = CASE WHEN ",
+    attempt_restarts!(),
+    " THEN ?2 ELSE first_at END, \
+       locked_until = CASE WHEN ",
+    attempt_restarts!(),
+    " THEN (CASE WHEN 1 > ?3 THEN ?2 + ?5 END) \
+         WHEN locked_until IS NOT NULL THEN locked_until \
+         WHEN failures + 1 > ?3 THEN ?2 + ?5 END \
+     RETURNING failures, first_at, locked_until"
+);
+
+/// The arguments of `COUNT_ATTEMPT`.
+pub fn count_attempt_args(key: &str, now: i64, rule: &super::AttemptRule) -> Vec<Arg> {
+    vec![
+        Arg::Text(key.to_string()),
+        Arg::Int(now),
+        Arg::Int(rule.max),
+        Arg::Int(rule.window),
+        Arg::Int(rule.lockout),
+    ]
+}
+
+/// Takes back one counted attempt (`?1` key).
+pub const REFUND_ATTEMPT: &str =
+    "UPDATE sign_in_failures SET failures = max(failures - 1, 0) WHERE login = ?1";
+
+/// Deletes up to `?3` counters whose window and lock have ended (`?1` now,
+/// `?2` window), one row returned per deletion.
+pub const PRUNE_ATTEMPTS: &str = "DELETE FROM sign_in_failures WHERE login IN \
+     (SELECT login FROM sign_in_failures \
+      WHERE CASE WHEN locked_until IS NOT NULL THEN locked_until <= ?1 ELSE ?1 - first_at >= ?2 END \
+      LIMIT ?3) RETURNING 1 AS n";

@@ -124,6 +124,16 @@ pub async fn page<S: Stores>(
     Ok(UiReply::Http(redirect(&format!("/login?next={next}"))))
 }
 
+/// The client's address as Cloudflare's edge reports it (`CF-Connecting-IP`,
+/// which the edge sets and clients cannot override), for per-client limits.
+fn client(req: &Request<Vec<u8>>) -> Option<&str> {
+    req.headers()
+        .get("cf-connecting-ip")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
 /// State-changing requests must come from our own pages: the `Origin`
 /// (when sent) must be this registry, and the body JSON.
 fn same_origin(req: &Request<Vec<u8>>, ctx: &RequestCtx) -> Result<(), AppError> {
@@ -256,7 +266,7 @@ pub async fn api<S: Stores>(
         }
         (Method::POST, ["login"]) => {
             let b: Login = body(req)?;
-            let ns = accounts::sign_in(app, &b.login, &b.password, now).await?;
+            let ns = accounts::sign_in(app, &b.login, &b.password, client(req), now).await?;
             return Ok(signed_in(&ns, https));
         }
         (Method::POST, ["set-password"]) => {
