@@ -1284,67 +1284,98 @@ fn concurrent_publishes_on_real_d1_lose_nothing_and_one_duplicate_wins() {
     );
 }
 
+/// Runs `scripts/admin` against `state`: (success, stdout + stderr, stdout).
+fn admin_at(state: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(root().join("scripts/admin"))
+        .args(args)
+        .env("STATE_DIR", state)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        both(&out),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A registry with two crates (one yanked version, a same-registry
+/// dependency, READMEs) and its backup, made once for the backup tests.
+struct BackedUp {
+    src: String,
+    token: String,
+    archive: PathBuf,
+}
+
+fn backed_up() -> &'static BackedUp {
+    static B: OnceLock<BackedUp> = OnceLock::new();
+    B.get_or_init(|| {
+        // Its own registry, so no other test changes it between backup and
+        // comparison.
+        srv();
+        let src_state = work().join("backup-src");
+        let src = spawn_registry(&src_state);
+        let (ok, log, out) = admin_at(&src_state, &["token", "create", "carol"]);
+        assert!(ok, "{log}");
+        let token = out.lines().last().unwrap().trim().to_string();
+        let c = Cargo::for_base(
+            &src,
+            "backup",
+            Some(&token),
+            "credential-provider = \"cargo:token\"\n",
+        );
+        c.ok(
+            &lib("e2e-backed", "1.0.0", "", ""),
+            &["publish", "--registry", "local", "--allow-dirty"],
+        );
+        c.ok(
+            &lib("e2e-backed", "1.1.0", "", ""),
+            &["publish", "--registry", "local", "--allow-dirty"],
+        );
+        c.ok(
+            &lib(
+                "e2e-backed-dep",
+                "0.1.0",
+                "[dependencies]\ne2e-backed = { version = \"1\", registry = \"local\" }\n",
+                "",
+            ),
+            &["publish", "--registry", "local", "--allow-dirty"],
+        );
+        c.ok(
+            &work().join("pkgs"),
+            &[
+                "yank",
+                "--version",
+                "1.0.0",
+                "e2e-backed",
+                "--registry",
+                "local",
+            ],
+        );
+        let archive = work().join("backup.tar.gz");
+        let (ok, log, _) = admin_at(&src_state, &["backup", archive.to_str().unwrap()]);
+        assert!(ok, "{log}");
+        BackedUp {
+            src,
+            token,
+            archive,
+        }
+    })
+}
+
 #[test]
 #[ignore = "needs wrangler dev; run by scripts/test"]
 fn backup_and_restore_round_trip() {
-    // Its own registry, so no other test changes it between backup and
-    // comparison.
-    srv();
-    let src_state = work().join("backup-src");
-    let src = spawn_registry(&src_state);
-    let admin_at = |state: &Path, args: &[&str]| {
-        let out = Command::new(root().join("scripts/admin"))
-            .args(args)
-            .env("STATE_DIR", state)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            both(&out),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
-    let (ok, log, out) = admin_at(&src_state, &["token", "create", "carol"]);
-    assert!(ok, "{log}");
-    let token = out.lines().last().unwrap().trim().to_string();
-    let c = Cargo::for_base(
-        &src,
-        "backup",
-        Some(&token),
-        "credential-provider = \"cargo:token\"\n",
-    );
-    c.ok(
-        &lib("e2e-backed", "1.0.0", "", ""),
-        &["publish", "--registry", "local", "--allow-dirty"],
-    );
-    c.ok(
-        &lib("e2e-backed", "1.1.0", "", ""),
-        &["publish", "--registry", "local", "--allow-dirty"],
-    );
-    c.ok(
-        &lib(
-            "e2e-backed-dep",
-            "0.1.0",
-            "[dependencies]\ne2e-backed = { version = \"1\", registry = \"local\" }\n",
-            "",
-        ),
-        &["publish", "--registry", "local", "--allow-dirty"],
-    );
-    c.ok(
-        &work().join("pkgs"),
-        &[
-            "yank",
-            "--version",
-            "1.0.0",
-            "e2e-backed",
-            "--registry",
-            "local",
-        ],
-    );
-    let archive = work().join("backup.tar.gz");
-    let (ok, log, _) = admin_at(&src_state, &["backup", archive.to_str().unwrap()]);
-    assert!(ok, "{log}");
-
+    let BackedUp {
+        src,
+        token,
+        archive,
+    } = backed_up();
+    let src = src.as_str();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(archive).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the backup holds password hashes");
+    }
     let state = work().join("restored-state");
     std::fs::create_dir_all(&state).unwrap();
     let (ok, log, _) = admin_at(&state, &["restore", archive.to_str().unwrap()]);
@@ -1393,6 +1424,366 @@ fn backup_and_restore_round_trip() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&owners.stdout).contains("carol"));
+}
+
+/// Every table of the registry at `state`, read with wrangler (no server
+/// needed): what "nothing changed" is checked against.
+fn d1_dump(state: &Path) -> serde_json::Value {
+    let tables = [
+        "users",
+        "tokens",
+        "sessions",
+        "user_links",
+        "crates",
+        "versions",
+        "owners",
+        "dependencies",
+        "audit",
+    ];
+    let sql = tables
+        .iter()
+        .map(|t| format!("SELECT * FROM {t} ORDER BY rowid"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out = Command::new(wrangler())
+        .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+        .arg(state)
+        .args(["--command", &sql])
+        .current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut dump = serde_json::Map::new();
+    for (t, r) in tables.iter().zip(v.as_array().unwrap()) {
+        dump.insert(t.to_string(), r["results"].clone());
+    }
+    serde_json::Value::Object(dump)
+}
+
+/// Whether R2 at `state` holds `crates/<cksum>.crate`; its bytes.
+fn r2_blob(state: &Path, cksum: &str) -> Option<Vec<u8>> {
+    let out = Command::new(wrangler())
+        .args(["r2", "object", "get"])
+        .arg(format!("edge-registry-crates/crates/{cksum}.crate"))
+        .args(["--local", "--pipe", "--persist-to"])
+        .arg(state)
+        .current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .unwrap();
+    out.status.success().then_some(out.stdout)
+}
+
+/// One member of a backup archive: path, kind, bytes.
+type MemberBytes = (String, tar::EntryType, Vec<u8>);
+
+/// The members of a backup archive.
+fn archive_members(path: &Path) -> Vec<MemberBytes> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).unwrap();
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let p = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+            let kind = e.header().entry_type();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (p, kind, data)
+        })
+        .collect()
+}
+
+/// Writes an archive of raw members (a symlink's data is its target), with
+/// the names exactly as given.
+fn write_archive(path: &Path, members: &[MemberBytes]) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut b = tar::Builder::new(gz);
+    for (p, kind, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..p.len()].copy_from_slice(p.as_bytes());
+        h.set_entry_type(*kind);
+        h.set_mode(0o644);
+        if *kind == tar::EntryType::Symlink {
+            h.set_link_name(std::str::from_utf8(data).unwrap()).unwrap();
+            h.set_size(0);
+            h.set_cksum();
+            b.append(&h, std::io::empty()).unwrap();
+        } else {
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+            b.append(&h, data.as_slice()).unwrap();
+        }
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+/// The archive's database.json, changed by `edit`, with the same blobs.
+fn with_database(
+    members: &[MemberBytes],
+    edit: impl Fn(&mut serde_json::Value),
+) -> Vec<MemberBytes> {
+    members
+        .iter()
+        .map(|(p, k, d)| {
+            if p.ends_with("database.json") {
+                let mut db: serde_json::Value = serde_json::from_slice(d).unwrap();
+                edit(&mut db);
+                (p.clone(), *k, serde_json::to_vec(&db).unwrap())
+            } else {
+                (p.clone(), *k, d.clone())
+            }
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn backup_restore_refuses_hostile_archives_and_changes_nothing() {
+    let b = backed_up();
+    let members = archive_members(&b.archive);
+    let db_of = |m: &[MemberBytes]| -> serde_json::Value {
+        let (_, _, d) = m
+            .iter()
+            .find(|(p, _, _)| p.ends_with("database.json"))
+            .unwrap();
+        serde_json::from_slice(d).unwrap()
+    };
+    let original = db_of(&members);
+    let (blob_path, cksum) = members
+        .iter()
+        .find_map(|(p, _, _)| {
+            let ck = p.strip_prefix("blobs/")?.strip_suffix(".crate")?;
+            Some((p.clone(), ck.to_string()))
+        })
+        .expect("a blob in the backup");
+
+    // One registry restored from the good backup (the target of --force),
+    // and one left empty.
+    let full = work().join("hostile-full");
+    std::fs::create_dir_all(&full).unwrap();
+    let (ok, log, _) = admin_at(&full, &["restore", b.archive.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    let empty = work().join("hostile-empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (ok, log, _) = admin_at(&empty, &["verify"]);
+    assert!(ok, "{log}");
+    let full_before = d1_dump(&full);
+    let empty_before = d1_dump(&empty);
+    assert!(full_before["audit"].as_array().unwrap().len() >= 3);
+
+    let secret = work().join("secret-file");
+    std::fs::write(&secret, b"TOP SECRET local file").unwrap();
+    let forged: Vec<u8> = {
+        let (_, _, d) = members.iter().find(|(p, _, _)| *p == blob_path).unwrap();
+        d.iter().map(|b| b ^ 0x5a).collect()
+    };
+    let forged_hash = edge_registry::protocol::index::sha256_hex(&forged);
+    let injected = "is_admin) VALUES (1, 'x', 1, 0, 0); UPDATE users SET is_admin = 1; --";
+    let cases: Vec<(&str, Vec<MemberBytes>, String)> = vec![
+        (
+            "symlinked blob",
+            members
+                .iter()
+                .map(|(p, k, d)| {
+                    if *p == blob_path {
+                        (
+                            p.clone(),
+                            tar::EntryType::Symlink,
+                            secret.to_str().unwrap().as_bytes().to_vec(),
+                        )
+                    } else {
+                        (p.clone(), *k, d.clone())
+                    }
+                })
+                .collect(),
+            format!(
+                "the archive entry `{blob_path}` is a symbolic link; a backup holds only regular files and directories"
+            ),
+        ),
+        (
+            "injected column",
+            with_database(&members, |db| {
+                db["users"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .insert(injected.into(), 1.into());
+            }),
+            format!("table `users` row 1 has an unknown column `{injected}`"),
+        ),
+        (
+            "blob with the wrong bytes",
+            members
+                .iter()
+                .map(|(p, k, d)| {
+                    if *p == blob_path {
+                        (p.clone(), *k, forged.clone())
+                    } else {
+                        (p.clone(), *k, d.clone())
+                    }
+                })
+                .collect(),
+            format!("blob {cksum} does not match its checksum (its bytes hash to {forged_hash})"),
+        ),
+        (
+            "dangling reference",
+            with_database(&members, |db| {
+                db["owners"][0]["user_id"] = 999.into();
+            }),
+            "table `owners` row 1: user_id 999 is not a user in the backup".to_string(),
+        ),
+    ];
+    for (what, archive, problem) in cases {
+        let file = work().join(format!("hostile-{}.tar.gz", what.replace(' ', "-")));
+        write_archive(&file, &archive);
+        let expected = format!("error: refusing to restore: {problem}; nothing was changed");
+        for (state, args, before) in [
+            (
+                &empty,
+                vec!["restore", file.to_str().unwrap()],
+                &empty_before,
+            ),
+            (
+                &full,
+                vec!["restore", file.to_str().unwrap(), "--force"],
+                &full_before,
+            ),
+        ] {
+            let (ok, log, out) = admin_at(state, &args);
+            assert!(!ok, "{what}: accepted:\n{log}");
+            assert!(
+                log.lines().any(|l| l == expected),
+                "{what}: expected `{expected}` in:\n{log}"
+            );
+            assert!(!out.contains("restored"), "{what}: {out}");
+            assert_eq!(&d1_dump(state), before, "{what}: the database changed");
+        }
+        // Nothing reached R2 either: not the planted local file, not the
+        // blob, not the forged bytes.
+        assert_eq!(r2_blob(&empty, &cksum), None, "{what}: R2 was written");
+        assert_eq!(r2_blob(&empty, &forged_hash), None, "{what}");
+    }
+    assert_eq!(
+        r2_blob(&full, &cksum).map(|b| edge_registry::protocol::index::sha256_hex(&b)),
+        Some(cksum.clone()),
+        "the restored blob is the real one"
+    );
+
+    // A hostile readme_html is never stored: it is rendered again from the
+    // README text, with the publish renderer.
+    let readme_md = "# Hello\n\n<meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\">\n\n[docs](docs/x.md)\n";
+    let hostile = with_database(&members, |db| {
+        for v in db["versions"].as_array_mut().unwrap() {
+            v["readme_html"] =
+                "<meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\">".into();
+        }
+        db["versions"][0]["readme"] = readme_md.into();
+    });
+    let file = work().join("hostile-readme.tar.gz");
+    write_archive(&file, &hostile);
+    let fresh = work().join("hostile-readme-state");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let (ok, log, _) = admin_at(&fresh, &["restore", file.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    let restored = d1_dump(&fresh);
+    let versions = restored["versions"].as_array().unwrap();
+    assert_eq!(
+        versions.len(),
+        original["versions"].as_array().unwrap().len()
+    );
+    for v in versions {
+        let html = v["readme_html"].as_str().unwrap_or("");
+        assert!(
+            !html.contains("http-equiv") && !html.contains("evil.example"),
+            "{html}"
+        );
+        let expected = v["readme"]
+            .as_str()
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| edge_registry::protocol::readme::render(r, v["repository"].as_str()));
+        assert_eq!(v["readme_html"].as_str(), expected.as_deref());
+    }
+    assert!(
+        versions[0]["readme_html"]
+            .as_str()
+            .unwrap()
+            .contains("<h1>Hello</h1>")
+    );
+
+    // --force merges new rows and keeps the audit log: the registry's rows
+    // stay as they were (same ids), the backup's are appended after them,
+    // and the restore itself is recorded.
+    let disjoint = vec![
+        ("./".to_string(), tar::EntryType::Directory, vec![]),
+        (
+            "./database.json".to_string(),
+            tar::EntryType::Regular,
+            serde_json::to_vec(&serde_json::json!({
+                "users": [{"id": 500, "login": "erin", "name": null, "is_admin": 0, "disabled": 0,
+                           "created_at": 5, "password_hash": null}],
+                "tokens": [], "crates": [], "versions": [], "owners": [], "dependencies": [],
+                "audit": [{"id": 1, "at": 5, "actor": 500, "action": "owner-add",
+                           "crate_id": null, "detail": "restored history"}]
+            }))
+            .unwrap(),
+        ),
+        ("./blobs/".to_string(), tar::EntryType::Directory, vec![]),
+    ];
+    let file = work().join("disjoint.tar.gz");
+    write_archive(&file, &disjoint);
+    let (ok, log, _) = admin_at(&full, &["restore", file.to_str().unwrap()]);
+    assert!(!ok && log.contains("not empty"), "{log}");
+    assert_eq!(d1_dump(&full), full_before);
+    let (ok, log, _) = admin_at(&full, &["restore", file.to_str().unwrap(), "--force"]);
+    assert!(ok, "{log}");
+    let after = d1_dump(&full);
+    let old = full_before["audit"].as_array().unwrap();
+    let new = after["audit"].as_array().unwrap();
+    assert_eq!(
+        &new[..old.len()],
+        old.as_slice(),
+        "existing audit rows kept"
+    );
+    assert_eq!(new.len(), old.len() + 2, "{new:?}");
+    let max_old = old.iter().map(|r| r["id"].as_i64().unwrap()).max().unwrap();
+    let appended = &new[old.len()];
+    assert!(appended["id"].as_i64().unwrap() > max_old);
+    assert_eq!(
+        (
+            &appended["at"],
+            &appended["actor"],
+            &appended["action"],
+            &appended["detail"]
+        ),
+        (
+            &serde_json::json!(5),
+            &serde_json::json!(500),
+            &serde_json::json!("owner-add"),
+            &serde_json::json!("restored history")
+        )
+    );
+    assert_eq!(new[old.len() + 1]["action"], "restore");
+    assert_eq!(
+        after["users"].as_array().unwrap().len(),
+        full_before["users"].as_array().unwrap().len() + 1
+    );
+    for t in ["tokens", "crates", "versions", "owners", "dependencies"] {
+        assert_eq!(after[t], full_before[t], "{t}");
+    }
+    // Merging the same rows again collides and is refused as a whole.
+    let (ok, log, _) = admin_at(&full, &["restore", file.to_str().unwrap(), "--force"]);
+    assert!(!ok);
+    assert!(
+        log.lines().any(|l| l == "error: refusing to restore: user `erin` (id 500) is already in this registry; nothing was changed"),
+        "{log}"
+    );
+    assert_eq!(d1_dump(&full), after);
 }
 
 /// POSTs JSON to the web API (as the pages do); (status, body).

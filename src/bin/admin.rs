@@ -23,6 +23,14 @@ fn main() {
 mod import;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "admin/archive.rs"]
+mod archive;
+
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "admin/scratch.rs"]
+mod scratch;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::process::Command;
 
@@ -35,6 +43,9 @@ mod cli {
     use edge_registry::service::tokens::validate_login;
     use edge_registry::store::{VersionRecord, sql};
     use serde_json::Value;
+
+    use crate::archive;
+    use crate::scratch::{self, ScratchDir};
 
     const USAGE: &str = "usage: scripts/admin [--remote] <command>
   user add <login> [--admin] [--url BASE]   (prints a one-time link to set the password)
@@ -60,14 +71,36 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     }
 
     /// A literal bound into SQL for `wrangler d1 execute`, which takes no
-    /// parameters: text is quoted with `'` doubled.
-    enum Lit<'a> {
+    /// parameters: text is quoted with `'` doubled, or sent as hex (below).
+    pub(crate) enum Lit<'a> {
         Text(&'a str),
         Int(i64),
         Null,
     }
 
-    fn bind(sql: &str, args: &[Lit]) -> String {
+    /// Text that wrangler's SQL reader would change before SQLite sees it:
+    /// it deletes the first `BEGIN TRANSACTION;` and `COMMIT;` anywhere in
+    /// the SQL (inside string literals too) and refuses SQL that still says
+    /// `BEGIN TRANSACTION`; a NUL may end the statement early.
+    fn altered_by_wrangler(s: &str) -> bool {
+        s.contains("BEGIN TRANSACTION") || s.contains("COMMIT;") || s.contains('\0')
+    }
+
+    /// One text literal: `'…'`, or for text wrangler would alter, its
+    /// UTF-8 bytes as a hex blob read back as text (only `[0-9a-f]`, which
+    /// nothing on the way can change).
+    fn text_literal(s: &str) -> String {
+        if altered_by_wrangler(s) {
+            format!(
+                "CAST(X'{}' AS TEXT)",
+                edge_registry::protocol::index::to_hex(s.as_bytes())
+            )
+        } else {
+            format!("'{}'", s.replace('\'', "''"))
+        }
+    }
+
+    pub(crate) fn bind(sql: &str, args: &[Lit]) -> String {
         // One pass over the SQL, so a bound value is never scanned again.
         let mut out = String::with_capacity(sql.len());
         let mut chars = sql.char_indices().peekable();
@@ -86,7 +119,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 .ok()
                 .and_then(|n| args.get(n.wrapping_sub(1)));
             match arg {
-                Some(Lit::Text(s)) => out.push_str(&format!("'{}'", s.replace('\'', "''"))),
+                Some(Lit::Text(s)) => out.push_str(&text_literal(s)),
                 Some(Lit::Int(n)) => out.push_str(&n.to_string()),
                 Some(Lit::Null) => out.push_str("NULL"),
                 None => {
@@ -568,17 +601,6 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         Ok(rows.iter().map(|r| version_row(r, crate_id)).collect())
     }
 
-    /// Tables in a backup, in the order a restore inserts them.
-    const BACKUP_TABLES: &[&str] = &[
-        "users",
-        "tokens",
-        "crates",
-        "versions",
-        "owners",
-        "dependencies",
-        "audit",
-    ];
-
     fn bucket(t: &Target) -> String {
         let conf = std::fs::read_to_string(format!("{}/wrangler.toml", t.root)).unwrap_or_default();
         conf.lines()
@@ -588,85 +610,114 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             .to_string()
     }
 
-    fn run_tar(args: &[&str]) -> Result<(), String> {
-        let st = Command::new("tar")
-            .args(args)
-            .status()
-            .map_err(|e| format!("cannot run tar: {e}"))?;
-        if st.success() {
-            Ok(())
-        } else {
-            Err(format!("tar {args:?} failed"))
-        }
-    }
-
     /// Writes every table's rows (as JSON) and every `.crate` blob into a
-    /// .tar.gz archive.
+    /// .tar.gz archive. Blobs pass through a private scratch directory
+    /// (random name, mode 0700, removed on every exit); the archive is
+    /// written beside `file` under a temporary name with mode 0600 and
+    /// renamed into place only when complete.
     fn backup(t: &Target, file: &str) -> Result<(), String> {
-        let dir = std::env::temp_dir().join(format!("backup-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("blobs")).map_err(|e| e.to_string())?;
+        let scratch = ScratchDir::new("edge-registry-backup")?;
         // Every table and the blob list in one batch: one consistent state,
-        // even while the registry is in use.
-        let mut sqls: Vec<String> = BACKUP_TABLES
+        // even while the registry is in use. Table names are the fixed list.
+        let mut sqls: Vec<String> = archive::TABLES
             .iter()
-            .map(|t| format!("SELECT * FROM {t} ORDER BY rowid"))
+            .map(|(t, _)| format!("SELECT * FROM {t} ORDER BY rowid"))
             .collect();
         sqls.push("SELECT DISTINCT cksum FROM versions".into());
         let mut results = t.d1_many(&sqls)?;
         let sums = results.pop().unwrap_or_default();
         let mut tables = serde_json::Map::new();
-        for (table, rows) in BACKUP_TABLES.iter().zip(results) {
+        for ((table, _), rows) in archive::TABLES.iter().zip(results) {
             println!("{table}: {} rows", rows.len());
             tables.insert((*table).to_string(), Value::Array(rows));
         }
-        std::fs::write(
-            dir.join("database.json"),
-            serde_json::to_vec(&tables).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
+        let database = serde_json::to_vec(&tables).map_err(|e| e.to_string())?;
+
+        let target = std::path::Path::new(file);
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let out_dir = ScratchDir::new_in(&parent, ".backup-partial")?;
+        let partial = out_dir.join("archive.tar.gz");
+        let out = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&partial)
+                .map_err(|e| format!("cannot create {}: {e}", partial.display()))?
+        };
+        let mut writer = archive::Writer::new(std::io::BufWriter::new(out));
+        writer.start(&database)?;
         let bucket = bucket(t);
         for r in &sums {
             let ck = s(r, "cksum");
+            if !ck.bytes().all(|b| b.is_ascii_hexdigit()) || ck.len() != 64 {
+                return Err(format!(
+                    "a version has the malformed checksum `{ck}`; backup aborted"
+                ));
+            }
+            let blob = scratch.join(&format!("{ck}.crate"));
             let mut a: Vec<String> = vec!["r2".into(), "object".into(), "get".into()];
             a.push(format!("{bucket}/crates/{ck}.crate"));
             a.push("--file".into());
-            a.push(
-                dir.join("blobs")
-                    .join(format!("{ck}.crate"))
-                    .display()
-                    .to_string(),
-            );
+            a.push(blob.display().to_string());
             a.extend(t.location_args());
             t.wrangler(&a)?;
-            let bytes = std::fs::read(dir.join("blobs").join(format!("{ck}.crate")))
-                .map_err(|e| e.to_string())?;
+            let bytes = std::fs::read(&blob).map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_file(&blob);
             if edge_registry::protocol::index::sha256_hex(&bytes) != ck {
                 return Err(format!(
                     "blob {ck} does not match its checksum; backup aborted"
                 ));
             }
+            writer.blob(&ck, &bytes)?;
         }
         println!("blobs: {} (checksums verified)", sums.len());
-        run_tar(&["czf", file, "-C", &dir.display().to_string(), "."])?;
-        let _ = std::fs::remove_dir_all(&dir);
-        println!("backup written to {file}");
+        let mut buffered = writer.finish()?;
+        use std::io::Write;
+        buffered
+            .flush()
+            .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+        let out = buffered
+            .into_inner()
+            .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+        out.sync_all()
+            .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+        std::fs::rename(&partial, target)
+            .map_err(|e| format!("cannot move the backup to {file}: {e}"))?;
+        println!("backup written to {file} (mode 0600: it holds password and token hashes)");
         Ok(())
     }
 
-    fn lit_of(v: &Value) -> Option<Lit<'_>> {
-        match v {
-            Value::Null => Some(Lit::Null),
-            Value::String(s) => Some(Lit::Text(s)),
-            Value::Number(n) => n.as_i64().map(Lit::Int),
-            Value::Bool(b) => Some(Lit::Int(i64::from(*b))),
-            _ => None,
+    /// The SHA-256 of a file, read in pieces.
+    fn file_sha256(file: &str) -> Result<String, String> {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut f = std::fs::File::open(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| format!("cannot read {file}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
         }
+        Ok(edge_registry::protocol::index::to_hex(&hasher.finalize()))
     }
 
-    /// Restores a backup into an empty registry: rows, blobs, then the
-    /// index files rendered from the rows.
+    /// Restores a backup: refuses a non-empty registry without `--force`;
+    /// reads and checks the whole archive (see `archive.rs`) before writing
+    /// anything; then uploads the blobs (content-addressed, like a
+    /// publish), inserts the rows in one D1 batch, and renders the index.
     fn restore(t: &Target, file: &str, force: bool) -> Result<(), String> {
+        let refuse =
+            |problem: String| format!("refusing to restore: {problem}; nothing was changed");
         let count = t.d1(
             "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM crates) AS n",
             &[],
@@ -674,60 +725,55 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         if !force && count.first().and_then(|r| i(r, "n")).unwrap_or(0) > 0 {
             return Err("this registry is not empty; restore into an empty one, or pass --force to merge into it".into());
         }
-        let dir = std::env::temp_dir().join(format!("restore-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        run_tar(&["xzf", file, "-C", &dir.display().to_string()])?;
-        let db: Value = serde_json::from_slice(
-            &std::fs::read(dir.join("database.json")).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| format!("damaged backup: {e}"))?;
-        let mut sql = String::new();
-        for table in BACKUP_TABLES {
-            for row in db[*table].as_array().cloned().unwrap_or_default() {
-                let Some(obj) = row.as_object() else { continue };
-                let cols: Vec<&String> = obj.keys().collect();
-                let marks: Vec<String> = (1..=cols.len()).map(|n| format!("?{n}")).collect();
-                let lits: Option<Vec<Lit>> = obj.values().map(lit_of).collect();
-                let lits = lits.ok_or_else(|| format!("damaged backup: a value in {table}"))?;
-                let cols_sql = cols
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                sql.push_str(&bind(
-                    &format!(
-                        "INSERT INTO {table} ({cols_sql}) VALUES ({});\n",
-                        marks.join(", ")
-                    ),
-                    &lits,
-                ));
-            }
-            if *table == "versions" {
-                // Inserting versions fired the publish trigger: put the crate
-                // rows and the audit log back exactly as they were.
-                for c in db["crates"].as_array().cloned().unwrap_or_default() {
-                    let fields = [
-                        "rev",
-                        "updated_at",
-                        "description",
-                        "keywords",
-                        "max_version",
-                        "changed_at",
-                    ];
-                    let lits: Vec<Lit> = fields
-                        .iter()
-                        .map(|f| lit_of(&c[*f]).unwrap_or(Lit::Null))
-                        .collect();
-                    let mut all = lits;
-                    all.push(lit_of(&c["id"]).unwrap_or(Lit::Null));
-                    sql.push_str(&bind("UPDATE crates SET rev = ?1, updated_at = ?2, description = ?3, keywords = ?4, max_version = ?5, changed_at = COALESCE(?6, ?2), indexed_rev = 0 WHERE id = ?7;\n", &all));
-                }
-                sql.push_str("DELETE FROM audit;\n");
-            }
+        let open = || {
+            std::fs::File::open(file)
+                .map(std::io::BufReader::new)
+                .map_err(|e| format!("cannot read {file}: {e}"))
+        };
+        let scan = archive::scan(open()?).map_err(refuse)?;
+        let archive_sha = file_sha256(file)?;
+        let db = archive::parse_database(&scan.database).map_err(refuse)?;
+        let plan = archive::check(db, &scan.blobs).map_err(refuse)?;
+        let scratch = ScratchDir::new("edge-registry-restore")?;
+        archive::extract_blobs(open()?, &plan.blobs, scratch.path()).map_err(refuse)?;
+        let queries: Vec<String> = archive::Existing::QUERIES
+            .iter()
+            .map(|q| q.to_string())
+            .collect();
+        let existing = archive::Existing::from_rows(&t.d1_many(&queries)?);
+        archive::check_against(&plan, &existing).map_err(refuse)?;
+
+        // Everything is checked: blobs first (as a publish stores its blob
+        // before its rows), then every row in one batch.
+        let bucket = bucket(t);
+        for ck in plan.blobs.keys() {
+            let mut a: Vec<String> = vec![
+                "r2".into(),
+                "object".into(),
+                "put".into(),
+                format!("{bucket}/crates/{ck}.crate"),
+            ];
+            a.extend([
+                "--file".into(),
+                scratch.join(&format!("{ck}.crate")).display().to_string(),
+            ]);
+            a.extend(t.location_args());
+            t.wrangler(&a)?;
         }
-        let sql_file = dir.join("restore.sql");
-        std::fs::write(&sql_file, &sql).map_err(|e| e.to_string())?;
+        let db = &plan.db;
+        let note = format!(
+            "backup sha256 {archive_sha}: {} users, {} tokens, {} crates, {} versions, {} audit rows",
+            db.users.len(),
+            db.tokens.len(),
+            db.crates.len(),
+            db.versions.len(),
+            db.audit.len()
+        );
+        let sql_file = scratch.join("restore.sql");
+        scratch::write_private(
+            &sql_file,
+            archive::restore_sql(&plan, now(), &note).as_bytes(),
+        )?;
         let mut a: Vec<String> = vec![
             "d1".into(),
             "execute".into(),
@@ -737,28 +783,16 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         ];
         a.extend(t.location_args());
         t.wrangler(&a)?;
-        let bucket = bucket(t);
-        let mut blobs = 0;
-        for e in std::fs::read_dir(dir.join("blobs")).map_err(|e| e.to_string())? {
-            let p = e.map_err(|e| e.to_string())?.path();
-            let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-                continue;
-            };
-            let mut a: Vec<String> = vec![
-                "r2".into(),
-                "object".into(),
-                "put".into(),
-                format!("{bucket}/crates/{name}"),
-            ];
-            a.extend(["--file".into(), p.display().to_string()]);
-            a.extend(t.location_args());
-            t.wrangler(&a)?;
-            blobs += 1;
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(scratch);
         println!(
-            "restored {} tables and {blobs} blobs; rendering the index",
-            BACKUP_TABLES.len()
+            "restored {} users, {} tokens, {} crates, {} versions, {} owners, {} audit rows and {} blobs (checksums verified); rendering the index",
+            db.users.len(),
+            db.tokens.len(),
+            db.crates.len(),
+            db.versions.len(),
+            db.owners.len(),
+            db.audit.len(),
+            plan.blobs.len()
         );
         reindex(t, None)
     }
@@ -820,18 +854,18 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         // With --deep, every stored file in one `kv bulk get`.
         let stored: Option<Value> = if deep {
             let names: Vec<&str> = keys.iter().filter_map(|k| k["name"].as_str()).collect();
-            let file = std::env::temp_dir().join(format!("verify-{}.json", std::process::id()));
-            std::fs::write(
+            let scratch = ScratchDir::new("edge-registry-verify")?;
+            let file = scratch.join("keys.json");
+            scratch::write_private(
                 &file,
-                serde_json::to_vec(&names).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+                &serde_json::to_vec(&names).map_err(|e| e.to_string())?,
+            )?;
             let mut g: Vec<String> = vec!["kv".into(), "bulk".into(), "get".into()];
             g.push(file.display().to_string());
             g.extend(["--binding".into(), "INDEX".into()]);
             g.extend(t.location_args());
             let out = t.wrangler(&g);
-            let _ = std::fs::remove_file(&file);
+            drop(scratch);
             Some(
                 serde_json::from_str(out?.trim())
                     .map_err(|e| format!("unexpected output from wrangler kv bulk get: {e}"))?,
@@ -922,15 +956,18 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             }));
             marks.push((id, rev, max, name));
         }
-        let file = std::env::temp_dir().join(format!("reindex-{}.json", std::process::id()));
-        std::fs::write(&file, serde_json::to_vec(&bulk).map_err(|e| e.to_string())?)
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let scratch = ScratchDir::new("edge-registry-reindex")?;
+        let file = scratch.join("bulk.json");
+        scratch::write_private(
+            &file,
+            &serde_json::to_vec(&bulk).map_err(|e| e.to_string())?,
+        )?;
         let mut a: Vec<String> = vec!["kv".into(), "bulk".into(), "put".into()];
         a.push(file.display().to_string());
         a.extend(["--binding".into(), "INDEX".into()]);
         a.extend(t.location_args());
         let res = t.wrangler(&a);
-        let _ = std::fs::remove_file(&file);
+        drop(scratch);
         res?;
         for (id, rev, max, name) in marks {
             t.d1(
@@ -977,6 +1014,29 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 ],
             );
             assert_eq!(sql, "SELECT 'it''s ?2', 10, 2");
+        }
+
+        #[test]
+        fn text_wrangler_would_edit_is_sent_as_hex() {
+            // wrangler deletes the first `COMMIT;` / `BEGIN TRANSACTION;`
+            // anywhere in the SQL, string literals included.
+            for s in [
+                "x COMMIT; y",
+                "BEGIN TRANSACTION; z",
+                "BEGIN TRANSACTION",
+                "a\0b",
+            ] {
+                let sql = bind("SELECT ?1", &[Lit::Text(s)]);
+                assert_eq!(
+                    sql,
+                    format!(
+                        "SELECT CAST(X'{}' AS TEXT)",
+                        edge_registry::protocol::index::to_hex(s.as_bytes())
+                    )
+                );
+                assert!(!sql.contains("COMMIT;") && !sql.contains("BEGIN TRANSACTION"));
+            }
+            assert_eq!(bind("SELECT ?1", &[Lit::Text("commit")]), "SELECT 'commit'");
         }
     }
 }
