@@ -57,9 +57,10 @@ mod cli {
   backup <file>                             (database rows and .crate blobs, as a .tar.gz)
   restore <file> [--force]                  (into an empty registry; --force allows a non-empty one)
   verify [--deep]                            (report index drift from the database; changes nothing)
-  import [--lockfile Cargo.lock] [NAME[@REQ]...] [--url BASE] [--token T] [--jobs N]
+  import [--lockfile Cargo.lock] [NAME[@REQ]...] [--url BASE] [--token-stdin] [--jobs N]
                                             (copy crates and their dependencies from crates.io;
-                                             N publishes at a time, default 4)
+                                             N publishes at a time, default 4; an existing token
+                                             from REGISTRY_TOKEN or, with --token-stdin, stdin)
 Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
 
     /// Where commands act.
@@ -461,6 +462,45 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         Ok((token, pattern_text))
     }
 
+    /// Where `import` takes an existing token from: `--token-stdin` (the
+    /// first line of standard input) or `REGISTRY_TOKEN`; `None` means
+    /// "make a one-day token". `--token T` is refused: a command line is
+    /// visible to every local user (`ps`, `/proc/*/cmdline`) and kept in
+    /// shell history.
+    fn import_token(
+        args: &mut Vec<String>,
+        env: Option<String>,
+        stdin: impl std::io::BufRead,
+    ) -> Result<Option<String>, String> {
+        if args
+            .iter()
+            .any(|a| a == "--token" || a.starts_with("--token="))
+        {
+            return Err("--token is not accepted: a token on the command line is visible to other users of this machine and kept in shell history; set REGISTRY_TOKEN, or pipe it with --token-stdin".into());
+        }
+        let token = if flag(args, "--token-stdin") {
+            use std::io::BufRead as _;
+            let mut line = String::new();
+            stdin
+                .take(4096)
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+            let line = line.trim();
+            if line.is_empty() {
+                return Err("--token-stdin: standard input holds no token".into());
+            }
+            Some(line.to_string())
+        } else {
+            env.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+        };
+        if let Some(t) = &token
+            && !t.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        {
+            return Err("the token holds characters a token never has (check REGISTRY_TOKEN or standard input)".into());
+        }
+        Ok(token)
+    }
+
     fn import_cmd(t: &Target, mut args: Vec<String>) -> Result<(), String> {
         let url = base_url(t, option(&mut args, "--url")?);
         let lockfile = option(&mut args, "--lockfile")?;
@@ -471,17 +511,21 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 _ => return Err(format!("--jobs takes a number from 1 to 64, not `{n}`")),
             },
         };
-        let token =
-            match option(&mut args, "--token")?.or_else(|| std::env::var("REGISTRY_TOKEN").ok()) {
-                Some(tok) => tok,
-                None => {
-                    let scopes = Scopes::parse("read,publish-new,publish-update")?;
-                    let (tok, _) =
-                        issue_token(t, "importer", "import", &scopes, &[], Some(now() + 86_400))?;
-                    eprintln!("publishing as user `importer` with a new one-day token");
-                    tok
-                }
-            };
+        let given = import_token(
+            &mut args,
+            std::env::var("REGISTRY_TOKEN").ok(),
+            std::io::stdin().lock(),
+        )?;
+        let token = match given {
+            Some(tok) => tok,
+            None => {
+                let scopes = Scopes::parse("read,publish-new,publish-update")?;
+                let (tok, _) =
+                    issue_token(t, "importer", "import", &scopes, &[], Some(now() + 86_400))?;
+                eprintln!("publishing as user `importer` with a new one-day token");
+                tok
+            }
+        };
         if let Some(bad) = args.iter().find(|a| a.starts_with('-')) {
             return Err(format!("unknown option {bad}\n{USAGE}"));
         }
@@ -1014,6 +1058,40 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 ],
             );
             assert_eq!(sql, "SELECT 'it''s ?2', 10, 2");
+        }
+
+        #[test]
+        fn import_takes_tokens_only_from_the_environment_or_stdin() {
+            let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            let refused = "--token is not accepted: a token on the command line is visible to other users of this machine and kept in shell history; set REGISTRY_TOKEN, or pipe it with --token-stdin";
+            for a in [
+                &["--token", "cfreg_x", "serde"][..],
+                &["serde", "--token=cfreg_x"],
+            ] {
+                let mut a = args(a);
+                assert_eq!(
+                    import_token(&mut a, Some("env".into()), &b""[..]).unwrap_err(),
+                    refused
+                );
+            }
+            let mut a = args(&["--token-stdin", "serde"]);
+            assert_eq!(
+                import_token(&mut a, Some("env".into()), &b"cfreg_abc\nrest"[..]).unwrap(),
+                Some("cfreg_abc".into())
+            );
+            assert_eq!(a, args(&["serde"]));
+            let mut a = args(&["--token-stdin"]);
+            assert_eq!(
+                import_token(&mut a, None, &b"\n"[..]).unwrap_err(),
+                "--token-stdin: standard input holds no token"
+            );
+            let mut a = args(&["serde"]);
+            assert_eq!(
+                import_token(&mut a, Some("cfreg_env\n".into()), &b""[..]).unwrap(),
+                Some("cfreg_env".into())
+            );
+            assert_eq!(import_token(&mut a, None, &b""[..]).unwrap(), None);
+            assert!(import_token(&mut a, Some("a\rb".into()), &b""[..]).is_err());
         }
 
         #[test]
