@@ -17,6 +17,9 @@ use edge_registry::import::lockfile::{self, Locked};
 use edge_registry::import::{crate_file, manifest};
 use edge_registry::protocol::index::sha256_hex;
 use edge_registry::protocol::names::index_path;
+use edge_registry::protocol::version::printable;
+
+use crate::scratch::ScratchDir;
 
 /// What to import.
 pub enum Source {
@@ -53,10 +56,10 @@ pub struct Summary {
 
 /// Runs an import; `Err` only when nothing could be attempted.
 pub fn run(opts: &Options) -> Result<Summary, String> {
-    let work = std::env::temp_dir().join(format!("edge-registry-import-{}", std::process::id()));
-    let result = run_in(opts, &work);
-    let _ = std::fs::remove_dir_all(&work);
-    result
+    // A private directory of its own: cargo reads the manifest written
+    // there, so nobody else may prepare or change it.
+    let work = ScratchDir::new("edge-registry-import")?;
+    run_in(opts, work.path())
 }
 
 fn run_in(opts: &Options, work: &Path) -> Result<Summary, String> {
@@ -67,8 +70,7 @@ fn run_in(opts: &Options, work: &Path) -> Result<Summary, String> {
     let deps = match &opts.source {
         Source::Specs(specs) => specs
             .iter()
-            .enumerate()
-            .map(|(i, s)| spec_dep(i, s))
+            .map(|s| spec_dep(s))
             .collect::<Result<Vec<_>, _>>()?,
         Source::Lockfile(path) => {
             let text = std::fs::read_to_string(path)
@@ -83,31 +85,21 @@ fn run_in(opts: &Options, work: &Path) -> Result<Summary, String> {
                     "not from crates.io (git or another registry)".into(),
                 ));
             }
-            std::fs::write(work.join("Cargo.lock"), &text)
-                .map_err(|e| format!("scratch dir: {e}"))?;
-            locked
+            let deps = locked
                 .iter()
                 .filter(|p| p.is_crates_io())
-                .enumerate()
-                .map(|(i, p)| {
-                    // Build metadata is ignored in requirements (and warned about).
-                    let exact = p.version.split('+').next().unwrap_or(&p.version);
-                    format!(
-                        "d{i} = {{ package = \"{}\", version = \"={exact}\", default-features = false }}",
-                        p.name
-                    )
-                })
-                .collect()
+                .map(locked_dep)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("refusing {}: {e}", path.display()))?;
+            std::fs::write(work.join("Cargo.lock"), &text)
+                .map_err(|e| format!("scratch dir: {e}"))?;
+            deps
         }
     };
     if deps.is_empty() {
         return Err("nothing to import: name crates (`serde@1`) or give --lockfile".into());
     }
-    let manifest_text = format!(
-        "[package]\nname = \"edge-registry-import\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n[dependencies]\n{}\n",
-        deps.join("\n")
-    );
-    std::fs::write(work.join("Cargo.toml"), manifest_text)
+    std::fs::write(work.join("Cargo.toml"), scratch_manifest(&deps)?)
         .map_err(|e| format!("scratch dir: {e}"))?;
 
     eprintln!("resolving and fetching with cargo…");
@@ -185,16 +177,67 @@ fn progress_bar(visible: bool, len: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// `d<i> = { package = "name", version = "req" }` for `name[@req]`.
-fn spec_dep(i: usize, spec: &str) -> Result<String, String> {
+/// One dependency of the scratch package cargo resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScratchDep {
+    pub package: String,
+    pub req: String,
+    pub default_features: bool,
+}
+
+/// `name[@req]` from the command line: a valid name and requirement.
+fn spec_dep(spec: &str) -> Result<ScratchDep, String> {
     let (name, req) = spec.split_once('@').unwrap_or((spec, "*"));
     edge_registry::protocol::names::validate_dependency_name(name)
-        .map_err(|e| format!("`{spec}`: {e}"))?;
-    semver::VersionReq::parse(req).map_err(|e| format!("`{spec}`: {e}"))?;
-    Ok(format!(
-        "d{i} = {{ package = \"{name}\", version = \"{}\" }}",
-        req.replace('"', "")
-    ))
+        .map_err(|e| format!("`{}`: {e}", printable(spec)))?;
+    semver::VersionReq::parse(req).map_err(|e| format!("`{}`: {e}", printable(spec)))?;
+    Ok(ScratchDep {
+        package: name.to_string(),
+        req: req.to_string(),
+        default_features: true,
+    })
+}
+
+/// A crates.io package of a lockfile, pinned exactly: its name must be a
+/// crate name and its version a semver version (a lockfile is input, not
+/// trusted).
+fn locked_dep(p: &Locked) -> Result<ScratchDep, String> {
+    edge_registry::protocol::names::validate_dependency_name(&p.name)
+        .map_err(|e| format!("a package has an {e}"))?;
+    let v = edge_registry::protocol::version::parse_version(&p.version)
+        .map_err(|e| format!("package `{}` has an invalid version: {e}", p.name))?;
+    // Build metadata is ignored in requirements (and warned about).
+    Ok(ScratchDep {
+        package: p.name.clone(),
+        req: format!("={}", v.no_build),
+        default_features: false,
+    })
+}
+
+/// The scratch package's `Cargo.toml`, written by toml's serialiser so no
+/// value can become a key, a table or another dependency source.
+pub fn scratch_manifest(deps: &[ScratchDep]) -> Result<String, String> {
+    use toml::{Table, Value};
+    let mut package = Table::new();
+    package.insert("name".into(), Value::from("edge-registry-import"));
+    package.insert("version".into(), Value::from("0.0.0"));
+    package.insert("edition".into(), Value::from("2021"));
+    package.insert("publish".into(), Value::from(false));
+    let mut dependencies = Table::new();
+    for (i, d) in deps.iter().enumerate() {
+        let mut dep = Table::new();
+        dep.insert("package".into(), Value::from(d.package.as_str()));
+        dep.insert("version".into(), Value::from(d.req.as_str()));
+        if !d.default_features {
+            dep.insert("default-features".into(), Value::from(false));
+        }
+        dependencies.insert(format!("d{i}"), Value::Table(dep));
+    }
+    let mut root = Table::new();
+    root.insert("package".into(), Value::Table(package));
+    root.insert("workspace".into(), Value::Table(Table::new()));
+    root.insert("dependencies".into(), Value::Table(dependencies));
+    toml::to_string(&root).map_err(|e| format!("writing the scratch Cargo.toml: {e}"))
 }
 
 enum Outcome {
@@ -393,5 +436,126 @@ impl Registry {
             .and_then(|v| v["errors"][0]["detail"].as_str().map(str::to_string))
             .unwrap_or(text);
         Err(format!("the registry answered {status}: {detail}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locked(name: &str, version: &str) -> Locked {
+        Locked {
+            name: name.into(),
+            version: version.into(),
+            source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
+            checksum: Some("0".repeat(64)),
+            dependencies: vec![],
+        }
+    }
+
+    fn deps_of(manifest: &str) -> toml::Table {
+        let t: toml::Table = toml::from_str(manifest).unwrap();
+        t["dependencies"].as_table().unwrap().clone()
+    }
+
+    #[test]
+    fn the_scratch_manifest_is_serialised_not_pasted() {
+        // Even values no check would let through stay plain strings.
+        let hostile = "x\", git = \"https://evil.example/x\" }\n[patch.crates-io]\nserde = { path = \"/tmp/evil";
+        let deps = vec![
+            ScratchDep {
+                package: "serde".into(),
+                req: "=1.0.0".into(),
+                default_features: false,
+            },
+            ScratchDep {
+                package: hostile.into(),
+                req: "1\"\npath = \"/etc".into(),
+                default_features: true,
+            },
+        ];
+        let text = scratch_manifest(&deps).unwrap();
+        let t: toml::Table = toml::from_str(&text).unwrap();
+        let keys: Vec<&String> = t.keys().collect();
+        assert_eq!(keys, ["dependencies", "package", "workspace"]);
+        let d = deps_of(&text);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d["d0"]["package"].as_str(), Some("serde"));
+        assert_eq!(d["d0"]["version"].as_str(), Some("=1.0.0"));
+        assert_eq!(d["d0"]["default-features"].as_bool(), Some(false));
+        let evil = d["d1"].as_table().unwrap();
+        assert_eq!(
+            evil.keys().collect::<Vec<_>>(),
+            ["package", "version"],
+            "no git or path key"
+        );
+        assert_eq!(evil["package"].as_str(), Some(hostile));
+        assert_eq!(t["package"]["name"].as_str(), Some("edge-registry-import"));
+        assert_eq!(t["package"]["publish"].as_bool(), Some(false));
+    }
+
+    #[test]
+    fn lockfile_names_and_versions_are_checked() {
+        assert_eq!(
+            locked_dep(&locked("serde", "1.0.219+build")).unwrap(),
+            ScratchDep {
+                package: "serde".into(),
+                req: "=1.0.219".into(),
+                default_features: false
+            }
+        );
+        let err = locked_dep(&locked("x\", git = \"https://evil.example/x", "1.0.0")).unwrap_err();
+        assert_eq!(
+            err,
+            "a package has an invalid crate name `x\", git = \"https://evil.example/x`: invalid character `\"`; only ASCII letters, digits, `-` and `_` are allowed"
+        );
+        let err = locked_dep(&locked("serde", "1.0.0\", path = \"/etc")).unwrap_err();
+        assert!(
+            err.starts_with("package `serde` has an invalid version: \"1.0.0\", path = \"/etc\" is an invalid semver version"),
+            "{err}"
+        );
+        assert!(locked_dep(&locked("serde", "*")).is_err());
+        assert!(locked_dep(&locked("", "1.0.0")).is_err());
+    }
+
+    #[test]
+    fn a_hostile_lockfile_is_refused_before_cargo_runs() {
+        let dir = ScratchDir::new("import-test").unwrap();
+        let lock = dir.join("Cargo.lock");
+        std::fs::write(
+            &lock,
+            "version = 4\n\n[[package]]\nname = \"serde\\\", git = \\\"https://evil.example/x\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"00\"\n",
+        )
+        .unwrap();
+        let opts = Options {
+            source: Source::Lockfile(lock.clone()),
+            url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            progress: false,
+            jobs: 1,
+        };
+        let work = ScratchDir::new("import-test").unwrap();
+        let err = run_in(&opts, work.path()).err().unwrap();
+        assert!(
+            err == format!(
+                "refusing {}: a package has an invalid crate name `serde\", git = \"https://evil.example/x`: invalid character `\"`; only ASCII letters, digits, `-` and `_` are allowed",
+                lock.display()
+            ),
+            "{err}"
+        );
+        assert!(
+            !work.join("Cargo.toml").exists(),
+            "nothing written for cargo"
+        );
+    }
+
+    #[test]
+    fn command_line_specs_go_through_the_same_serialiser() {
+        let d = spec_dep("serde@1").unwrap();
+        assert_eq!(d.req, "1");
+        assert!(spec_dep("serde@1\"").is_err());
+        assert!(spec_dep("ser de").is_err());
+        let text = scratch_manifest(&[d]).unwrap();
+        assert_eq!(deps_of(&text)["d0"]["version"].as_str(), Some("1"));
     }
 }
