@@ -242,3 +242,45 @@ fn the_attempt_counter_sql_is_the_rule() {
     assert_eq!(pruned, ended);
     assert_eq!(pruned, 3, "all three ended 400 s after the last attempt");
 }
+
+#[test]
+fn a_new_link_supersedes_every_unused_link_of_the_user() {
+    // The `user_links_one_live` trigger, for every writer of `INSERT_LINK`
+    // (the Worker and `scripts/admin`).
+    let c = db();
+    for (id, login) in [(1, "alice"), (2, "bob")] {
+        c.execute(
+            "INSERT INTO users (id, login, created_at) VALUES (?1, ?2, 1)",
+            (id, login),
+        )
+        .unwrap();
+    }
+    let link = |hash: &str, user: i64, purpose: &str, at: i64| {
+        c.execute(
+            sql::INSERT_LINK,
+            (hash, user, purpose, None::<i64>, at, at + 100),
+        )
+        .unwrap();
+    };
+    link("a1", 1, "invite", 10);
+    link("b1", 2, "password", 11);
+    link("a2", 1, "password", 12);
+    link("a3", 1, "password", 13);
+    let mut stmt = c
+        .prepare("SELECT hash, used_at FROM user_links ORDER BY hash")
+        .unwrap();
+    let rows: Vec<(String, Option<i64>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("a1".to_string(), Some(12)),
+            ("a2".to_string(), Some(13)),
+            ("a3".to_string(), None),
+            ("b1".to_string(), None),
+        ]
+    );
+}

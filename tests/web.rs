@@ -380,6 +380,75 @@ fn state_changes_need_the_csrf_token_and_our_origin() {
 }
 
 #[test]
+fn a_new_link_supersedes_the_old_ones_and_using_one_ends_every_session() {
+    let h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    let mut before = Browser::new(&h);
+    assert_eq!(before.login("alice", "alice password").status, 200);
+    let mut other = Browser::new(&h);
+    assert_eq!(other.login("alice", "alice password").status, 200);
+    let link = |purpose: &str| {
+        block_on(async {
+            let u = edge_registry::store::UserStore::user_by_login(&h.app.store, "alice")
+                .await
+                .unwrap()
+                .unwrap();
+            accounts::create_link(&h.app, u.id, purpose, None, h.now)
+                .await
+                .unwrap()
+        })
+    };
+    let first = link("password");
+    let invite = link("invite");
+    let last = link("password");
+    let set = |secret: &str, password: &str| {
+        Browser::new(&h).call(
+            "POST",
+            "/web/api/set-password",
+            Some(json!({"secret": secret, "password": password})),
+        )
+    };
+    for old in [&first, &invite] {
+        let r = set(old, "taken over password");
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            r.detail(),
+            "this link is invalid, used or expired; ask an administrator for a new one"
+        );
+    }
+    // The refused links changed nothing: the password and sessions stand.
+    assert_eq!(before.call("GET", "/web/api/session", None).status, 200);
+    assert_eq!(
+        Browser::new(&h)
+            .login("alice", "taken over password")
+            .status,
+        401
+    );
+
+    let mut reset = Browser::new(&h);
+    let r = reset.call(
+        "POST",
+        "/web/api/set-password",
+        Some(json!({"secret": last, "password": "the new password"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Sessions opened before the reset are over; the new one works.
+    for b in [&mut before, &mut other] {
+        let r = b.call("GET", "/web/api/session", None);
+        assert_eq!(r.status, 401);
+    }
+    assert_eq!(reset.call("GET", "/web/api/session", None).status, 200);
+    assert_eq!(
+        Browser::new(&h).login("alice", "alice password").status,
+        401
+    );
+    assert_eq!(
+        Browser::new(&h).login("alice", "the new password").status,
+        200
+    );
+}
+
+#[test]
 fn links_work_once_and_pages_need_a_session() {
     let mut h = Harness::new();
     let secret = block_on(async {

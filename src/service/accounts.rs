@@ -234,7 +234,8 @@ pub async fn change_password<S: Stores>(
     start_session(app, user.clone(), now).await
 }
 
-/// Makes a one-time link secret for a user (`invite` or `password`).
+/// Makes a one-time link secret for a user (`invite` or `password`); the
+/// user's older unused links stop working.
 pub async fn create_link<S: Stores>(
     app: &App<S>,
     user_id: i64,
@@ -257,7 +258,8 @@ pub async fn create_link<S: Stores>(
     Ok(secret)
 }
 
-/// Sets a password through a one-time link and signs in.
+/// Sets a password through a one-time link and signs in, ending every
+/// other session of the user.
 pub async fn use_link<S: Stores>(
     app: &App<S>,
     secret: &str,
@@ -285,6 +287,9 @@ pub async fn use_link<S: Stores>(
             "this account is disabled; ask an administrator".into(),
         ));
     }
+    // A link is how an account is taken back: every session opened before
+    // it ends first, so no failure below can leave one alive.
+    app.store.db().delete_user_sessions(user.id).await?;
     store_password(app, user.id, new).await?;
     app.store
         .db()

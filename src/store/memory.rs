@@ -940,11 +940,19 @@ impl AccountStore for MemoryStore {
         user_id: i64,
         purpose: &str,
         _created_by: Option<i64>,
-        _now: i64,
+        now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
         self.run("d1", || {
-            self.lock()?.links.insert(
+            let mut s = self.lock()?;
+            // As the `user_links_one_live` trigger: a new link supersedes
+            // every unused one of the same user.
+            for (user, _, _, used) in s.links.values_mut() {
+                if *user == user_id && used.is_none() {
+                    *used = Some(now);
+                }
+            }
+            s.links.insert(
                 hash.to_string(),
                 (user_id, purpose.to_string(), expires_at, None),
             );

@@ -450,6 +450,8 @@ pub trait AccountStore {
     async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()>;
+    /// Stores a one-time link; every unused link of the same user stops
+    /// working in the same step (at most one live link per user).
     async fn create_link(
         &self,
         hash: &str,
