@@ -81,18 +81,26 @@ esac
     )
     .unwrap();
     Command::new("chmod").arg("+x").arg(&stub).status().unwrap();
-    let run = || {
+    let run_with = |args: &[&str]| {
         Command::new(root().join("scripts/setup-cloudflare"))
+            .args(args)
             .env("WRANGLER", &stub)
             .env("WRANGLER_TOML", &conf)
+            .env_remove("PUBLIC_URL")
             .output()
             .unwrap()
     };
+    let run = || run_with(&[]);
     let out = run();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Warning: PUBLIC_URL is empty"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
     let toml = std::fs::read_to_string(&conf).unwrap();
     assert!(
@@ -115,4 +123,37 @@ esac
         "{log}"
     );
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), toml);
+
+    // --public-url takes only an https origin, parsed as a URL.
+    for bad in [
+        "http://crates.example.com",
+        "https://crates.example.com/path",
+        "https://user@crates.example.com",
+        "crates.example.com",
+    ] {
+        let out = run_with(&["--public-url", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            format!(
+                "--public-url must be an https origin such as https://crates.example.com (no path, query or user), not: {bad}"
+            )
+        );
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), toml, "{bad}");
+    }
+    let out = run_with(&["--public-url", "https://Crates.Example.com/"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Warning"));
+    let set = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(
+        set,
+        toml.replace(
+            "PUBLIC_URL = \"\"",
+            "PUBLIC_URL = \"https://crates.example.com\""
+        )
+    );
 }

@@ -117,6 +117,9 @@ fn app(env: &Env) -> worker::Result<Rc<App<CfStores>>> {
         },
         config(env),
     ));
+    if let Some(w) = app.config.public_url_warning() {
+        worker::console_warn!("{w}");
+    }
     APP.with(|a| {
         let _ = a.set(Rc::clone(&app));
     });

@@ -60,6 +60,33 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// What the operator must be told at start-up about `PUBLIC_URL`:
+    /// unset, the registry takes its own URLs (`config.json`'s `dl` and
+    /// `api`, the `login_url` of the 401 challenge, the pages' snippets)
+    /// from each request's `Host` header.
+    pub fn public_url_warning(&self) -> Option<String> {
+        let Some(u) = &self.public_url else {
+            return Some(
+                "PUBLIC_URL is not set: the registry's own URLs (config.json, the login_url challenge, the help snippets) are taken from each request's Host header; set PUBLIC_URL in wrangler.toml [vars] to the registry's https URL (scripts/setup-cloudflare --public-url URL)".into(),
+            );
+        };
+        let rest = u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"));
+        let ok = rest.is_some_and(|r| {
+            let host = r.trim_end_matches('/');
+            !host.is_empty() && !host.contains(['/', '?', '#', '@', ' '])
+        });
+        (!ok).then(|| {
+            format!(
+                "PUBLIC_URL `{}` is not an origin such as https://crates.example.com (scheme and host only)",
+                crate::protocol::version::printable(u)
+            )
+        })
+    }
+}
+
 /// The app: its stores and settings.
 pub struct App<S> {
     pub store: S,
@@ -111,5 +138,46 @@ impl Stores for crate::store::memory::MemoryStore {
     }
     fn db(&self) -> &Self {
         self
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::Config;
+
+    #[test]
+    fn public_url_is_checked_and_its_absence_warned_about() {
+        let with = |u: Option<&str>| Config {
+            public_url: u.map(str::to_string),
+            ..Config::default()
+        };
+        assert!(
+            with(None)
+                .public_url_warning()
+                .unwrap()
+                .contains("Host header")
+        );
+        assert_eq!(
+            with(Some("https://crates.example.com")).public_url_warning(),
+            None
+        );
+        assert_eq!(
+            with(Some("http://127.0.0.1:8787/")).public_url_warning(),
+            None
+        );
+        for bad in [
+            "crates.example.com",
+            "https://",
+            "https://a.example/path",
+            "https://u@evil.example",
+            "ftp://x",
+        ] {
+            let w = with(Some(bad)).public_url_warning();
+            assert_eq!(
+                w.as_deref(),
+                Some(format!("PUBLIC_URL `{bad}` is not an origin such as https://crates.example.com (scheme and host only)").as_str()),
+                "{bad}"
+            );
+        }
     }
 }
