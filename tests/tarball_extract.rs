@@ -1,17 +1,16 @@
 //! What the registry validates in a `.crate` is what cargo unpacks: every
-//! archive the tarball check accepts is extracted here with the same `tar`
-//! logic cargo's `unpack_package` uses (prefix check, `.cargo-ok` skipped,
-//! `Entry::unpack_in`), and the files on disk must be exactly the files the
-//! check reported, with the `Cargo.toml` byte-for-byte the one it parsed.
+//! archive the tarball check accepts is extracted with the same `tar`
+//! logic cargo's `unpack_package` uses (`fuzzing::unpacks_as_validated`,
+//! which the tarball fuzz target runs too), and the files on disk must be
+//! exactly the files the check reported, with the `Cargo.toml`
+//! byte-for-byte the one it parsed.
 //! The archives are generated from tricky path pieces, header formats
 //! (GNU, ustar, old), name encodings (header field, GNU long name, pax
 //! `path`) and entry types, plus the reviewed attacks written out.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use edge_registry::protocol::fuzzing;
 use edge_registry::protocol::publish::Limits;
 use edge_registry::protocol::tarball::{TarballInfo, check_tarball};
 use flate2::Compression;
@@ -137,97 +136,11 @@ fn file(path: &str, data: &[u8]) -> Spec {
     }
 }
 
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-fn scratch() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "tarball-extract-{}-{}",
-        std::process::id(),
-        DIRS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// cargo's `unpack_package`: refuse paths outside `<name>-<version>`, skip
-/// `.cargo-ok`, and unpack every entry with `Entry::unpack_in`.
-fn cargo_unpack(bytes: &[u8], dst: &Path) -> Result<(), String> {
-    let gz = flate2::read::GzDecoder::new(bytes);
-    let mut tar = tar::Archive::new(gz);
-    for entry in tar.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
-        if !path.starts_with(ROOT) {
-            return Err(format!("outside the root: {}", path.display()));
-        }
-        if path.file_name().is_some_and(|n| n == ".cargo-ok") {
-            continue;
-        }
-        entry
-            .unpack_in(dst)
-            .map_err(|e| format!("unpacking {}: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Every regular file under `dir` (relative, `/`-separated) with its size;
-/// anything that is neither a file nor a folder fails the test.
-fn files_on_disk(dir: &Path, base: &Path, out: &mut BTreeMap<String, u64>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let meta = std::fs::symlink_metadata(e.path()).unwrap();
-        let rel = e
-            .path()
-            .strip_prefix(base)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        if meta.is_dir() {
-            files_on_disk(&e.path(), base, out);
-        } else {
-            assert!(meta.is_file(), "{rel} is not a regular file");
-            out.insert(rel, meta.len());
-        }
-    }
-}
-
-/// Extracts an accepted archive as cargo does and checks that the disk
-/// holds exactly what the check validated.
+/// The disk after cargo's unpacking holds exactly what the check validated.
 fn lands_as_validated(bytes: &[u8], info: &TarballInfo, what: &str) {
-    let dst = scratch();
-    cargo_unpack(bytes, &dst).unwrap_or_else(|e| panic!("{what}: cargo cannot unpack it: {e}"));
-    let root = dst.join(ROOT);
-    let mut disk = BTreeMap::new();
-    files_on_disk(&root, &root, &mut disk);
-    let outside: Vec<_> = std::fs::read_dir(&dst)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n != ROOT)
-        .collect();
-    assert!(
-        outside.is_empty(),
-        "{what}: files outside the root: {outside:?}"
-    );
-    let validated: BTreeMap<String, u64> = info
-        .files
-        .iter()
-        .map(|f| (f.path.clone(), f.size))
-        .collect();
-    assert_eq!(
-        validated.len(),
-        info.files.len(),
-        "{what}: a file reported twice"
-    );
-    assert_eq!(disk, validated, "{what}: the files on disk differ");
-    let on_disk = std::fs::read(root.join("Cargo.toml")).unwrap();
-    assert_eq!(
-        on_disk,
-        info.manifest_text.as_bytes(),
-        "{what}: the Cargo.toml on disk is not the one validated"
-    );
-    std::fs::remove_dir_all(&dst).unwrap();
+    if let Err(e) = fuzzing::unpacks_as_validated(bytes, ROOT, info) {
+        panic!("{what}: {e}");
+    }
 }
 
 fn check(bytes: &[u8]) -> Result<TarballInfo, String> {
