@@ -252,6 +252,49 @@ fn unknown_crates_are_404_never_410() {
     assert_eq!(me.status, 302);
 }
 
+/// `README_IMAGES`: by default images may come from any https host; with
+/// `local`, every response's CSP allows only this registry and `data:`.
+#[test]
+fn the_image_policy_is_every_response_csp() {
+    use edge_registry::web::respond::{CSP, CSP_LOCAL_IMAGES, Images};
+    let remote = Harness::new();
+    let local = Harness::with(
+        MemoryStore::new(),
+        Config {
+            images: Images::Local,
+            ..Config::default()
+        },
+    );
+    let t = local.token("alice");
+    for path in ["/", "/crates/x", "/index/config.json", "/api/v1/crates?q=a"] {
+        assert_eq!(
+            remote
+                .get(path, None)
+                .header("content-security-policy")
+                .unwrap(),
+            CSP,
+            "{path}"
+        );
+        for auth in [None, Some(t.as_str())] {
+            assert_eq!(
+                local
+                    .get(path, auth)
+                    .header("content-security-policy")
+                    .unwrap(),
+                CSP_LOCAL_IMAGES,
+                "{path}"
+            );
+        }
+    }
+    assert!(CSP.contains("img-src 'self' https: data:;"));
+    assert!(CSP_LOCAL_IMAGES.contains("img-src 'self' data:;"));
+    assert_eq!(
+        CSP.replace("img-src 'self' https: data:;", "img-src 'self' data:;"),
+        CSP_LOCAL_IMAGES,
+        "the two policies differ only in where images come from"
+    );
+}
+
 /// The pages compiled into the Worker: bytes, types, revalidation, HEAD,
 /// clean URLs, and only GET/HEAD.
 #[test]

@@ -25,6 +25,7 @@ use crate::protocol::publish::Limits;
 use crate::service::auth::TokenCache;
 use crate::service::{App, Config, Stores, repair};
 use crate::web;
+use crate::web::respond::Images;
 use d1::D1Store;
 use kv_r2::{KvIndex, R2Blobs};
 
@@ -59,8 +60,9 @@ thread_local! {
     static TOKEN_CACHE: Rc<TokenCache> = Rc::new(TokenCache::new());
     /// The bindings and configuration, made on this isolate's first request.
     static APP: OnceCell<Rc<App<CfStores>>> = const { OnceCell::new() };
-    /// `security_headers` for http and for https, made once.
-    static SECURITY: OnceCell<[web_sys::Headers; 2]> = const { OnceCell::new() };
+    /// `security_headers` for http and https, with remote or local images,
+    /// made once.
+    static SECURITY: OnceCell<[web_sys::Headers; 4]> = const { OnceCell::new() };
 }
 
 fn var_u64(env: &Env, name: &str) -> Option<u64> {
@@ -96,6 +98,26 @@ fn config(env: &Env) -> Config {
             .and_then(|v| i64::try_from(v).ok())
             .filter(|v| *v > 0)
             .unwrap_or(crate::service::accounts::MAX_CLIENT_FAILURES),
+        images: readme_images(env),
+    }
+}
+
+/// `README_IMAGES`: `remote` (the default) or `local`; anything else is
+/// taken as `local`, the stricter, and logged.
+fn readme_images(env: &Env) -> Images {
+    let v = env
+        .var("README_IMAGES")
+        .map(|v| v.to_string().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match v.as_str() {
+        "" | "remote" => Images::Remote,
+        "local" => Images::Local,
+        other => {
+            worker::console_warn!(
+                "README_IMAGES `{other}` is neither `remote` nor `local`; using `local`"
+            );
+            Images::Local
+        }
     }
 }
 
@@ -127,9 +149,9 @@ fn app(env: &Env) -> worker::Result<Rc<App<CfStores>>> {
 }
 
 /// `web::respond::security_headers` as a new JS `Headers`.
-fn fresh_security_headers(https: bool) -> worker::Result<web_sys::Headers> {
+fn fresh_security_headers(https: bool, images: Images) -> worker::Result<web_sys::Headers> {
     let h = web_sys::Headers::new()?;
-    for (name, value) in web::respond::security_headers(https) {
+    for (name, value) in web::respond::security_headers(https, images) {
         h.append(name, value)?;
     }
     Ok(h)
@@ -137,21 +159,20 @@ fn fresh_security_headers(https: bool) -> worker::Result<web_sys::Headers> {
 
 /// A new `Headers` holding the security headers, copied in one call from
 /// the ones made once per isolate.
-fn security_headers(https: bool) -> worker::Result<Headers> {
+fn security_headers(https: bool, images: Images) -> worker::Result<Headers> {
     SECURITY.with(|cell| {
         if cell.get().is_none() {
             let _ = cell.set([
-                fresh_security_headers(false)?,
-                fresh_security_headers(true)?,
+                fresh_security_headers(false, Images::Remote)?,
+                fresh_security_headers(true, Images::Remote)?,
+                fresh_security_headers(false, Images::Local)?,
+                fresh_security_headers(true, Images::Local)?,
             ]);
         }
-        match cell.get() {
-            Some([plain, tls]) => Ok(Headers(web_sys::Headers::new_with_headers(if https {
-                tls
-            } else {
-                plain
-            })?)),
-            None => fresh_security_headers(https).map(Headers),
+        let at = usize::from(https) + 2 * usize::from(images == Images::Local);
+        match cell.get().and_then(|all| all.get(at)) {
+            Some(h) => Ok(Headers(web_sys::Headers::new_with_headers(h)?)),
+            None => fresh_security_headers(https, images).map(Headers),
         }
     })
 }
@@ -185,10 +206,14 @@ async fn read_body(req: &mut Request, limit: u64) -> worker::Result<Option<Vec<u
     Ok(Some(body))
 }
 
-fn to_worker(resp: http::Response<Vec<u8>>, https: bool) -> worker::Result<Response> {
+fn to_worker(
+    resp: http::Response<Vec<u8>>,
+    https: bool,
+    images: Images,
+) -> worker::Result<Response> {
     let (parts, body) = resp.into_parts();
     // The security headers come in one copy; the rest one by one.
-    let headers = security_headers(https)?;
+    let headers = security_headers(https, images)?;
     for (k, v) in parts.headers.iter() {
         if web::respond::is_security_header(k.as_str()) {
             continue;
@@ -221,7 +246,11 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         match read_body(&mut req, limit).await? {
             Some(b) => b,
             None => {
-                return to_worker(web::body_too_large(limit), url.scheme() == "https");
+                return to_worker(
+                    web::body_too_large(limit),
+                    url.scheme() == "https",
+                    app.config.images,
+                );
             }
         }
     };
@@ -236,7 +265,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
                 &crate::error::AppError::BadRequest("malformed request".into()),
                 None,
             );
-            return to_worker(r, url.scheme() == "https");
+            return to_worker(r, url.scheme() == "https", app.config.images);
         }
     };
     let cache = TOKEN_CACHE.with(Rc::clone);
@@ -244,6 +273,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     to_worker(
         web::handle(&app, &cache, &http_req, now_secs()).await,
         https,
+        app.config.images,
     )
 }
 

@@ -46,6 +46,8 @@ pub struct Config {
     /// Failed sign-ins allowed from one client address within the failure
     /// window before it is locked out (`accounts::MAX_CLIENT_FAILURES`).
     pub client_sign_in_failures: i64,
+    /// Where pages may load images from (`README_IMAGES`).
+    pub images: crate::web::respond::Images,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             token_cache_secs: 30,
             registry_name: "private".into(),
             client_sign_in_failures: accounts::MAX_CLIENT_FAILURES,
+            images: crate::web::respond::Images::Remote,
         }
     }
 }

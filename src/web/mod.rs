@@ -126,7 +126,7 @@ pub async fn handle<S: Stores>(
     if req.method() == Method::HEAD {
         resp.body_mut().clear();
     }
-    respond::add_security_headers(resp.headers_mut(), is_https(req));
+    respond::add_security_headers(resp.headers_mut(), is_https(req), app.config.images);
     resp
 }
 

@@ -70,17 +70,37 @@ pub fn redirect(location: &str) -> Resp {
     r
 }
 
+/// Where the pages may load images from (README images included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Images {
+    /// This registry, `data:` and any `https:` host (a README's remote
+    /// images show; their hosts see who views the page).
+    Remote,
+    /// This registry and `data:` only (remote README images do not load).
+    Local,
+}
+
 /// The Content-Security-Policy of every response: no inline script, no
-/// framing.
+/// framing; images from anywhere over https.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// `CSP` with images from this registry and `data:` only.
+pub const CSP_LOCAL_IMAGES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The security headers every response carries; HSTS only on https.
-pub fn security_headers(https: bool) -> impl Iterator<Item = (&'static str, &'static str)> {
+pub fn security_headers(
+    https: bool,
+    images: Images,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let csp = match images {
+        Images::Remote => CSP,
+        Images::Local => CSP_LOCAL_IMAGES,
+    };
     [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "same-origin"),
         ("x-frame-options", "DENY"),
-        ("content-security-policy", CSP),
+        ("content-security-policy", csp),
     ]
     .into_iter()
     .chain(https.then_some((
@@ -91,12 +111,12 @@ pub fn security_headers(https: bool) -> impl Iterator<Item = (&'static str, &'st
 
 /// Whether `name` (lowercase) is one of `security_headers`.
 pub fn is_security_header(name: &str) -> bool {
-    security_headers(true).any(|(n, _)| n == name)
+    security_headers(true, Images::Remote).any(|(n, _)| n == name)
 }
 
 /// Adds the security headers every response carries; HSTS only on https.
-pub fn add_security_headers(h: &mut HeaderMap, https: bool) {
-    for (name, value) in security_headers(https) {
+pub fn add_security_headers(h: &mut HeaderMap, https: bool, images: Images) {
+    for (name, value) in security_headers(https, images) {
         h.insert(name, HeaderValue::from_static(value));
     }
 }
