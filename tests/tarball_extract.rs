@@ -240,10 +240,64 @@ fn the_reviewed_hidden_manifests_are_refused() {
             }),
             "the .crate has a folder entry `foo-1.0.0/src/` that carries data",
         ),
+        // Found by the second review: a pax global header, which cargo's
+        // unpacking still acts on (it creates the folders of its path).
+        (
+            with(Spec {
+                kind: EntryType::XGlobalHeader,
+                ..file("foo-1.0.0/src/lib.rs/x", b"")
+            }),
+            "the .crate contains an entry of an unsupported type at `foo-1.0.0/src/lib.rs/x`; only regular files and directories are allowed",
+        ),
+        // A Windows short name that can alias a long one.
+        (
+            archive(&[
+                plain.clone(),
+                file("foo-1.0.0/src/longfolder/mod.rs", b""),
+                file("foo-1.0.0/src/LONGFO~1/mod.rs", &hidden),
+            ]),
+            "the .crate contains a path with a `~` and digit, the form of a Windows short (8.3) name that can alias another file: `foo-1.0.0/src/LONGFO~1/mod.rs`",
+        ),
+        (
+            with(Spec {
+                naming: Naming::Pax,
+                ..file(&format!("foo-1.0.0/{}", "n".repeat(256)), b"")
+            }),
+            "the .crate contains a path with a name longer than 255 bytes: `foo-1.0.0/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn…`",
+        ),
     ];
     for (bytes, want) in cases {
         assert_eq!(check(&bytes).unwrap_err(), want);
     }
+    // One deep path (the quadratic-memory probe: 16,000 folders) is refused
+    // on its length before any per-folder work.
+    let deep = with(Spec {
+        naming: Naming::Pax,
+        ..file(&format!("foo-1.0.0/{}x", "a/".repeat(16_000)), b"")
+    });
+    assert!(deep.len() < 2048, "{} bytes", deep.len());
+    let e = check(&deep).unwrap_err();
+    assert!(
+        e.starts_with("the .crate contains a path longer than 4096 bytes: `foo-1.0.0/a/a/"),
+        "{e}"
+    );
+    // Many long paths together are bounded too.
+    let many: Vec<Spec> = std::iter::once(plain.clone())
+        .chain((0..2200).map(|i| Spec {
+            naming: Naming::Pax,
+            ..file(
+                &format!(
+                    "foo-1.0.0/{i}/{}x",
+                    format!("{}/", "p".repeat(240)).repeat(16)
+                ),
+                b"",
+            )
+        }))
+        .collect();
+    assert_eq!(
+        check(&archive(&many)).err().as_deref(),
+        Some("the .crate's paths add up to more than 8388608 bytes")
+    );
     // The plain one alone is fine and lands as validated.
     let ok = archive(&[plain]);
     let info = check(&ok).unwrap();
@@ -316,6 +370,7 @@ fn random_spec(r: &mut Rng) -> Spec {
         EntryType::Regular,
         EntryType::Regular,
         EntryType::Symlink,
+        EntryType::XGlobalHeader,
     ];
     let kind = r.pick(&kinds);
     let data = if kind.is_dir() || kind.is_symlink() {
@@ -338,7 +393,7 @@ fn random_spec(r: &mut Rng) -> Spec {
 fn every_accepted_archive_unpacks_to_exactly_what_was_validated() {
     let mut r = Rng(0x5eed_1234_abcd_ef01);
     let (mut accepted, mut refused) = (0, 0);
-    for i in 0..5000 {
+    for i in 0..6000 {
         let mut specs = Vec::new();
         if r.below(3) != 0 {
             specs.push(Spec {

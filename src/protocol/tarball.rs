@@ -8,8 +8,6 @@
 //! the metadata. Reads what the index takes from the manifest.
 
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry as Slot;
 use std::io::{self, Read};
 use std::rc::Rc;
 
@@ -45,7 +43,7 @@ pub struct TarballInfo {
     pub manifest: ManifestInfo,
     /// The `Cargo.toml` text that was checked (what lands on disk).
     pub manifest_text: String,
-    /// Every regular file, in archive order.
+    /// Every regular file, ordered by path ignoring case.
     pub files: Vec<PackagedFile>,
     pub unpacked_bytes: u64,
     pub entries: u64,
@@ -89,63 +87,77 @@ struct RawPackage {
     links: Option<toml::Value>,
 }
 
-/// What an entry is, for the same-file checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    File,
-    Dir,
-    /// A folder only implied by a deeper entry's path.
-    Parent,
-}
+/// Longest entry path, longest name within it, and the most path bytes of
+/// all entries together: bounds on the memory the same-file check needs.
+const MAX_PATH: usize = 4096;
+const MAX_NAME: usize = 255;
+const MAX_PATH_BYTES: usize = 8 * 1024 * 1024;
 
-/// The paths seen so far, compared ignoring case (macOS and Windows file
-/// systems do), so two entries never land on one file on any platform.
+/// The entries seen so far, for the same-file checks made once all are
+/// read: paths are compared ignoring case (macOS and Windows file systems
+/// do), so two entries never land on one file on any platform, and no
+/// path is used both as a file and as a folder. Memory is linear in the
+/// path bytes (one sort, no per-folder keys).
 struct Landing {
     /// The root folder, for messages.
     root: String,
-    /// Lowercased path relative to the root -> (kind, path as written).
-    seen: HashMap<String, (Seen, String)>,
+    /// (lowercased path with `/` as NUL, so a folder's contents sort right
+    /// after it; is a folder; path as written; size).
+    entries: Vec<(String, bool, String, u64)>,
+    path_bytes: usize,
 }
 
 impl Landing {
-    fn add(&mut self, rest: &str, is_dir: bool) -> Result<(), String> {
-        let key = rest.to_lowercase();
-        // Every folder above the entry must not be a file.
-        let mut at = 0;
-        while let Some(i) = key.get(at..).and_then(|s| s.find('/')) {
-            let parent = key.get(..at + i).unwrap_or_default();
-            match self.seen.get(parent) {
-                Some((Seen::File, was)) => return Err(file_and_folder(&self.root, was)),
-                Some(_) => {}
-                None => {
-                    let shown = rest.get(..at + i).unwrap_or_default().to_string();
-                    self.seen.insert(parent.to_string(), (Seen::Parent, shown));
-                }
-            }
-            at += i + 1;
+    fn add(&mut self, rest: &str, is_dir: bool, size: u64) -> Result<(), String> {
+        self.path_bytes += rest.len();
+        if self.path_bytes > MAX_PATH_BYTES {
+            return Err(format!(
+                "the .crate's paths add up to more than {MAX_PATH_BYTES} bytes"
+            ));
         }
-        let kind = if is_dir { Seen::Dir } else { Seen::File };
-        match self.seen.entry(key) {
-            Slot::Vacant(v) => {
-                v.insert((kind, rest.to_string()));
-                Ok(())
+        let key = rest.to_lowercase().replace('/', "\0");
+        self.entries.push((key, is_dir, rest.to_string(), size));
+        Ok(())
+    }
+
+    /// Checks every pair that could land on one file, and gives the
+    /// regular files (by path).
+    fn finish(mut self) -> Result<Vec<PackagedFile>, String> {
+        // Stable: of two equal paths, the earlier in the archive is first.
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for pair in self.entries.windows(2) {
+            let [a, b] = pair else { continue };
+            let (shown_a, shown_b) = (
+                super::version::printable(&a.2),
+                super::version::printable(&b.2),
+            );
+            let root = &self.root;
+            if a.0 == b.0 {
+                return Err(match (a.1, b.1) {
+                    (false, false) | (true, true) => format!(
+                        "the .crate contains `{root}/{shown_a}` and `{root}/{shown_b}`, which land on the same {} (paths are compared ignoring case, as macOS and Windows do)",
+                        if a.1 { "folder" } else { "file" }
+                    ),
+                    (false, true) => file_and_folder(root, &a.2),
+                    (true, false) => file_and_folder(root, &b.2),
+                });
             }
-            Slot::Occupied(mut o) => match (o.get().0, kind) {
-                (Seen::Parent, Seen::Dir) => {
-                    o.get_mut().0 = Seen::Dir;
-                    Ok(())
-                }
-                (Seen::Parent, _) => Err(file_and_folder(&self.root, rest)),
-                _ => Err(format!(
-                    "the .crate contains `{}/{}` and `{}/{}`, which land on the same {} (paths are compared ignoring case, as macOS and Windows do)",
-                    self.root,
-                    super::version::printable(&o.get().1),
-                    self.root,
-                    super::version::printable(rest),
-                    if is_dir { "folder" } else { "file" }
-                )),
-            },
+            // A file with anything inside it: the next entry in this order
+            // is inside `a` if anything is.
+            if !a.1
+                && b.0
+                    .strip_prefix(a.0.as_str())
+                    .is_some_and(|r| r.starts_with('\0'))
+            {
+                return Err(file_and_folder(root, &a.2));
+            }
         }
+        Ok(self
+            .entries
+            .into_iter()
+            .filter(|e| !e.1)
+            .map(|(_, _, path, size)| PackagedFile { path, size })
+            .collect())
     }
 }
 
@@ -189,11 +201,14 @@ pub fn check_tarball(
     let mut archive = tar::Archive::new(reader);
     let mut entries = 0u64;
     let mut manifest: Option<String> = None;
-    let mut files = Vec::new();
     let mut landing = Landing {
         root: root.clone(),
-        seen: HashMap::new(),
+        entries: Vec::new(),
+        path_bytes: 0,
     };
+    // A manifest named with other casing; refused unless the archive is
+    // refused for something more specific first.
+    let mut misnamed: Option<String> = None;
     {
         let iter = archive
             .entries()
@@ -202,9 +217,6 @@ pub fn check_tarball(
             let mut entry =
                 entry.map_err(|e| if tripped.get() { too_big() } else { corrupt(e) })?;
             let kind = entry.header().entry_type();
-            if kind.is_pax_global_extensions() {
-                continue;
-            }
             entries += 1;
             if entries > limits.max_entries {
                 return Err(format!(
@@ -243,7 +255,7 @@ pub fn check_tarball(
                     ));
                 }
                 if !rest.is_empty() {
-                    landing.add(rest, true)?;
+                    landing.add(rest, true, 0)?;
                 }
                 continue;
             }
@@ -252,18 +264,13 @@ pub fn check_tarball(
                     "the .crate's root `{root}` must be a folder, not a file"
                 ));
             }
-            landing.add(rest, false)?;
-            files.push(PackagedFile {
-                path: rest.to_string(),
-                size,
-            });
+            landing.add(rest, false, size)?;
             if !rest.eq_ignore_ascii_case("Cargo.toml") {
                 continue;
             }
             if rest != "Cargo.toml" {
-                return Err(format!(
-                    "the manifest `{rest}` must be named `Cargo.toml` with that exact casing"
-                ));
+                misnamed.get_or_insert_with(|| rest.to_string());
+                continue;
             }
             if size > MAX_MANIFEST {
                 return Err(format!(
@@ -317,6 +324,12 @@ pub fn check_tarball(
         ));
     }
 
+    let files = landing.finish()?;
+    if let Some(rest) = misnamed {
+        return Err(format!(
+            "the manifest `{rest}` must be named `Cargo.toml` with that exact casing"
+        ));
+    }
     let text = manifest.ok_or_else(|| {
         format!("the .crate is missing a `Cargo.toml` manifest file at `{root}/Cargo.toml`")
     })?;
@@ -352,6 +365,11 @@ fn landing_path<'a>(path: &'a str, root: &str, is_dir: bool) -> Result<&'a str, 
             "the .crate contains a path with a backslash: `{shown}`; use `/` between names"
         ));
     }
+    if path.len() > MAX_PATH {
+        return Err(format!(
+            "the .crate contains a path longer than {MAX_PATH} bytes: `{shown}`"
+        ));
+    }
     let body = match path.strip_suffix('/') {
         Some(b) if is_dir => b,
         Some(_) => {
@@ -374,7 +392,12 @@ fn landing_path<'a>(path: &'a str, root: &str, is_dir: bool) -> Result<&'a str, 
             _ if p.eq_ignore_ascii_case(CARGO_OK) => {
                 Some(format!("`{CARGO_OK}`, which cargo skips"))
             }
+            _ if p.len() > MAX_NAME => Some(format!("a name longer than {MAX_NAME} bytes")),
             _ if p.contains(':') => Some("`:`".to_string()),
+            _ if short_name_alias(p) => Some(
+                "a `~` and digit, the form of a Windows short (8.3) name that can alias another file"
+                    .to_string(),
+            ),
             _ if p.ends_with('.') || p.ends_with(' ') => {
                 Some("a name ending in a dot or a space (Windows drops it)".to_string())
             }
@@ -385,6 +408,14 @@ fn landing_path<'a>(path: &'a str, root: &str, is_dir: bool) -> Result<&'a str, 
         }
     }
     Ok(body.get(root.len() + 1..).unwrap_or(""))
+}
+
+/// Whether a name has the `~<digit>` of a Windows 8.3 short name (such as
+/// `LONGFO~1`), which on volumes with short names lands on another file.
+fn short_name_alias(name: &str) -> bool {
+    name.as_bytes()
+        .windows(2)
+        .any(|w| w.first() == Some(&b'~') && w.get(1).is_some_and(u8::is_ascii_digit))
 }
 
 fn as_str(v: &Option<toml::Value>) -> Option<&str> {
