@@ -610,6 +610,24 @@ fn publish_rejections_store_nothing() {
         ),
         // A refused publish says nothing about the crates that exist.
         (
+            "narrow token, dependency on a crate it cannot read",
+            &narrow,
+            CrateSpec::new("acme-probe", "1.0.0")
+                .dep(dep("existing", "^1", "normal"))
+                .body(),
+            400,
+            "no known crate named `existing` in this registry: publish it first, or, if it comes from crates.io, declare it without `registry = ...`",
+        ),
+        (
+            "narrow token, dependency spelled otherwise than a crate it cannot read",
+            &narrow,
+            CrateSpec::new("acme-probe", "1.0.0")
+                .dep(dep("Existing", "^1", "normal"))
+                .body(),
+            400,
+            "no known crate named `Existing` in this registry: publish it first, or, if it comes from crates.io, declare it without `registry = ...`",
+        ),
+        (
             "read-only token, name of an existing crate in other case",
             &read_only,
             CrateSpec::new("Existing", "9.0.0").body(),

@@ -284,3 +284,33 @@ fn a_new_link_supersedes_every_unused_link_of_the_user() {
         ]
     );
 }
+
+#[test]
+fn a_session_opens_only_while_the_checked_password_is_current() {
+    let c = db();
+    c.execute(
+        "INSERT INTO users (id, login, created_at, password_hash) VALUES (1, 'alice', 1, 'h1')",
+        [],
+    )
+    .unwrap();
+    let open = |id: &str, hash: &str| {
+        c.execute(sql::CREATE_SESSION, (id, 1, "csrf", 10, 20, hash))
+            .unwrap()
+    };
+    assert_eq!(open("s1", "h1"), 1);
+    c.execute("UPDATE users SET password_hash = 'h2' WHERE id = 1", [])
+        .unwrap();
+    assert_eq!(
+        open("s2", "h1"),
+        0,
+        "checked against a password no longer current"
+    );
+    assert_eq!(open("s3", "h2"), 1);
+    c.execute("UPDATE users SET disabled = 1 WHERE id = 1", [])
+        .unwrap();
+    assert_eq!(open("s4", "h2"), 0, "disabled");
+    let n: i64 = c
+        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+}

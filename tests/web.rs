@@ -274,6 +274,22 @@ fn failures_are_limited_per_client_and_successes_do_not_count() {
     // Another address, and the same login from it, are not affected.
     let other = &concurrent_logins(&h, &[("alice", "alice password")], Some("198.51.100.1"))[0];
     assert_eq!(other.status, 200);
+
+    // IPv6 counts per /64: rotating the interface part does not help.
+    for i in 0..12 {
+        let addr = format!("2001:db8:1:2::{i:x}");
+        let login = format!("v6user{i}");
+        let r = concurrent_logins(&h, &[(login.as_str(), "guess guess")], Some(&addr));
+        assert_eq!(r[0].status, 401, "attempt {i}");
+    }
+    let r = &concurrent_logins(
+        &h,
+        &[("alice", "alice password")],
+        Some("2001:db8:1:2:ffff::1"),
+    )[0];
+    assert_eq!(r.status, 429);
+    let r = &concurrent_logins(&h, &[("alice", "alice password")], Some("2001:db8:1:3::1"))[0];
+    assert_eq!(r.status, 200);
 }
 
 #[test]
@@ -446,6 +462,64 @@ fn a_new_link_supersedes_the_old_ones_and_using_one_ends_every_session() {
         Browser::new(&h).login("alice", "the new password").status,
         200
     );
+}
+
+#[test]
+fn a_sign_in_racing_a_reset_keeps_no_session() {
+    // However the two requests interleave, a session opened with the old
+    // password does not outlive the reset.
+    for sign_in_first in [true, false] {
+        let h = Harness::with(
+            edge_registry::store::memory::MemoryStore::interleaving(),
+            edge_registry::service::Config::default(),
+        );
+        user_with_password(&h, "alice", false, "old password 1");
+        let secret = block_on(async {
+            let u = edge_registry::store::UserStore::user_by_login(&h.app.store, "alice")
+                .await
+                .unwrap()
+                .unwrap();
+            accounts::create_link(&h.app, u.id, "password", None, h.now)
+                .await
+                .unwrap()
+        });
+        let hs = [("origin", BASE), ("content-type", "application/json")];
+        let login =
+            serde_json::to_vec(&json!({"login": "alice", "password": "old password 1"})).unwrap();
+        let reset =
+            serde_json::to_vec(&json!({"secret": secret, "password": "new password 2"})).unwrap();
+        let a = h.send_async("POST", "/web/api/login", None, &hs, login);
+        let b = h.send_async("POST", "/web/api/set-password", None, &hs, reset);
+        let (signed, reset) = if sign_in_first {
+            block_on(futures::future::join(a, b))
+        } else {
+            let (r, s) = block_on(futures::future::join(b, a));
+            (s, r)
+        };
+        assert_eq!(reset.status, 200, "{}", reset.text());
+        if signed.status == 200 {
+            let cookie = signed.header("set-cookie").unwrap();
+            let value = cookie.split(';').next().unwrap().to_string();
+            let r = block_on(h.send_async(
+                "GET",
+                "/web/api/session",
+                None,
+                &[("cookie", &value)],
+                vec![],
+            ));
+            assert_eq!(
+                r.status, 401,
+                "a session from the old password survived the reset"
+            );
+        } else {
+            assert_eq!(signed.status, 401);
+            assert_eq!(signed.detail(), "wrong login or password");
+        }
+        assert_eq!(
+            Browser::new(&h).login("alice", "new password 2").status,
+            200
+        );
+    }
 }
 
 #[test]

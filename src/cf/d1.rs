@@ -825,13 +825,26 @@ impl AccountStore for D1Store {
         .await?;
         Ok(())
     }
-    async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()> {
-        self.run(
-            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[text(id_hash), int(s.user_id), text(&s.csrf), int(s.created_at), int(s.expires_at)],
-        )
-        .await?;
-        Ok(())
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        let n = self
+            .run(
+                sql::CREATE_SESSION,
+                &[
+                    text(id_hash),
+                    int(s.user_id),
+                    text(&s.csrf),
+                    int(s.created_at),
+                    int(s.expires_at),
+                    text(password_hash),
+                ],
+            )
+            .await?;
+        Ok(n == 1)
     }
     async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>> {
         let Some(s) = self

@@ -37,9 +37,13 @@ pub struct NewSession {
     pub user: User,
 }
 
+/// Opens a session for `user`, whose password hash `checked` was just
+/// verified or set; refused (as a wrong password) when the password
+/// changed in the meantime, so a sign-in racing a reset opens nothing.
 async fn start_session<S: Stores>(
     app: &App<S>,
     user: User,
+    checked: &str,
     now: i64,
 ) -> Result<NewSession, AppError> {
     let cookie = to_hex(&random::<32>()?);
@@ -49,10 +53,14 @@ async fn start_session<S: Stores>(
         created_at: now,
         expires_at: now + SESSION_SECS,
     };
-    app.store
+    let opened = app
+        .store
         .db()
-        .create_session(&hash_token(&cookie), &record)
+        .create_session(&hash_token(&cookie), &record, checked)
         .await?;
+    if !opened {
+        return Err(AppError::Unauthorized(WRONG.into()));
+    }
     Ok(NewSession {
         cookie,
         record,
@@ -87,8 +95,18 @@ fn login_key(login: &str) -> String {
     format!("login:{}", login.to_lowercase())
 }
 
+/// The counter key of a client address: an IPv4 address as it is, an
+/// IPv6 address by its /64 (one subscriber's network, which it can rotate
+/// through freely).
 fn client_key(client: &str) -> String {
-    format!("client:{client}")
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("client:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Ok(std::net::IpAddr::V4(v4)) => format!("client:{v4}"),
+        Err(_) => format!("client:{client}"),
+    }
 }
 
 fn locked(until: i64, now: i64, whose: &str) -> AppError {
@@ -153,14 +171,14 @@ pub async fn sign_in<S: Stores>(
     )
     .await
     .map_err(AppError::Internal)?;
-    let Some(user) = user.filter(|u| ok && stored.is_some() && !u.disabled) else {
+    let (Some(user), Some(checked), true) = (user.filter(|u| !u.disabled), stored, ok) else {
         return Err(AppError::Unauthorized(WRONG.into()));
     };
     db.clear_failures(&lkey).await?;
     if let Some(c) = &client {
         db.refund_attempt(c).await?;
     }
-    start_session(app, user, now).await
+    start_session(app, user, &checked, now).await
 }
 
 /// Removes counters whose window and lock have ended (the cron), so
@@ -200,12 +218,18 @@ pub async fn sign_out_everywhere<S: Stores>(app: &App<S>, user_id: i64) -> Resul
     Ok(app.store.db().delete_user_sessions(user_id).await?)
 }
 
-async fn store_password<S: Stores>(app: &App<S>, user_id: i64, new: &str) -> Result<(), AppError> {
+/// Stores a new password; gives its hash.
+async fn store_password<S: Stores>(
+    app: &App<S>,
+    user_id: i64,
+    new: &str,
+) -> Result<String, AppError> {
     password::validate_new(new).map_err(AppError::BadRequest)?;
     let hash = password::hash(app.store.kdf(), new, random::<16>()?)
         .await
         .map_err(AppError::Internal)?;
-    Ok(app.store.db().set_password(user_id, &hash).await?)
+    app.store.db().set_password(user_id, &hash).await?;
+    Ok(hash)
 }
 
 /// Changes the signed-in user's password: every session ends and a new one
@@ -229,9 +253,11 @@ pub async fn change_password<S: Stores>(
         return Err(AppError::Forbidden("the current password is wrong".into()));
     }
     app.store.db().clear_failures(&lkey).await?;
-    store_password(app, user.id, new).await?;
+    // Sessions opened before the new password is stored end here; those
+    // of sign-ins still checking the old one cannot open (start_session).
+    let hash = store_password(app, user.id, new).await?;
     app.store.db().delete_user_sessions(user.id).await?;
-    start_session(app, user.clone(), now).await
+    start_session(app, user.clone(), &hash, now).await
 }
 
 /// Makes a one-time link secret for a user (`invite` or `password`); the
@@ -287,15 +313,19 @@ pub async fn use_link<S: Stores>(
             "this account is disabled; ask an administrator".into(),
         ));
     }
-    // A link is how an account is taken back: every session opened before
-    // it ends first, so no failure below can leave one alive.
+    // A link is how an account is taken back: every session ends before
+    // the new password is stored (so no failure below leaves one alive)
+    // and again after it (ending any a racing sign-in with the old
+    // password opened meanwhile; later ones cannot open, see
+    // start_session). API tokens are not revoked by a reset.
     app.store.db().delete_user_sessions(user.id).await?;
-    store_password(app, user.id, new).await?;
+    let hash = store_password(app, user.id, new).await?;
+    app.store.db().delete_user_sessions(user.id).await?;
     app.store
         .db()
         .clear_failures(&login_key(&user.login))
         .await?;
-    start_session(app, user, now).await
+    start_session(app, user, &hash, now).await
 }
 
 /// Whether any enabled administrator exists.

@@ -103,7 +103,16 @@ pub async fn publish<S: Stores>(
 
     if !valid.local_deps.is_empty() {
         let canons: Vec<String> = valid.local_deps.iter().map(|d| canonical(d)).collect();
-        let found = store.db().crates_by_canons(&canons).await?;
+        // Crates the token may not read are answered as if absent: the
+        // message reveals neither their existence nor their spelling.
+        let filter = who.read_filter();
+        let found: Vec<_> = store
+            .db()
+            .crates_by_canons(&canons)
+            .await?
+            .into_iter()
+            .filter(|c| filter.allows(&c.name))
+            .collect();
         for dep in &valid.local_deps {
             match found.iter().find(|c| c.canon == canonical(dep)) {
                 Some(c) if c.name == *dep => {}

@@ -900,10 +900,22 @@ impl AccountStore for MemoryStore {
         })
         .await
     }
-    async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
         self.run("d1", || {
-            self.lock()?.sessions.insert(id_hash.to_string(), s.clone());
-            Ok(())
+            let mut st = self.lock()?;
+            // As `sql::CREATE_SESSION`.
+            let enabled = st.users.iter().any(|u| u.id == s.user_id && !u.disabled);
+            let same = st.passwords.get(&s.user_id).map(String::as_str) == Some(password_hash);
+            if !(enabled && same) {
+                return Ok(false);
+            }
+            st.sessions.insert(id_hash.to_string(), s.clone());
+            Ok(true)
         })
         .await
     }

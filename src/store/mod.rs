@@ -446,7 +446,14 @@ pub trait CrateStore {
 pub trait AccountStore {
     async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>>;
     async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()>;
-    async fn create_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<()>;
+    /// Opens a session, atomically, only while the user is enabled and
+    /// their password hash is still `password_hash`; false when not.
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        s: &SessionRecord,
+        password_hash: &str,
+    ) -> StoreResult<bool>;
     async fn session(&self, id_hash: &str) -> StoreResult<Option<(SessionRecord, User)>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<()>;

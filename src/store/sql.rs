@@ -122,3 +122,10 @@ pub const PRUNE_ATTEMPTS: &str = "DELETE FROM sign_in_failures WHERE login IN \
      (SELECT login FROM sign_in_failures \
       WHERE CASE WHEN locked_until IS NOT NULL THEN locked_until <= ?1 ELSE ?1 - first_at >= ?2 END \
       LIMIT ?3) RETURNING 1 AS n";
+
+/// Opens a session only while the user is enabled and their password hash
+/// is still the one the caller checked (`?6`), in the same statement: a
+/// sign-in that raced a password change opens nothing.
+pub const CREATE_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+     (SELECT 1 FROM users WHERE id = ?2 AND disabled = 0 AND password_hash = ?6)";
