@@ -27,10 +27,7 @@ impl ReadFilter {
     pub fn allows(&self, name: &str) -> bool {
         match self {
             ReadFilter::All => true,
-            ReadFilter::Patterns(ps) => {
-                let canon = crate::protocol::names::canonical(name);
-                ps.iter().any(|p| p.matches_canonical(&canon))
-            }
+            ReadFilter::Patterns(ps) => scopes::any_matches(ps, name),
         }
     }
 
@@ -99,12 +96,6 @@ impl Principal {
 
     /// Checks that the token has `scope`, and, when a crate is named, that
     /// the crate matches the token's patterns.
-    /// Whether the token's crate patterns admit `name` (canonicalised once).
-    fn patterns_match(&self, name: &str) -> bool {
-        let canon = crate::protocol::names::canonical(name);
-        self.patterns.iter().any(|p| p.matches_canonical(&canon))
-    }
-
     pub fn require(&self, scope: Scope, crate_name: Option<&str>) -> Result<(), AppError> {
         self.require_one_of(&[scope], crate_name)
     }
@@ -124,7 +115,7 @@ impl Principal {
         }
         if let Some(name) = crate_name
             && !self.patterns.is_empty()
-            && !self.patterns_match(name)
+            && !scopes::any_matches(&self.patterns, name)
         {
             return Err(AppError::Forbidden(format!(
                 "this token is limited to the crates {} and cannot act on `{name}`",

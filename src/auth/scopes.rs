@@ -138,6 +138,12 @@ impl std::fmt::Display for CratePattern {
     }
 }
 
+/// Whether any of `patterns` admits `name` (canonicalised once).
+pub fn any_matches(patterns: &[CratePattern], name: &str) -> bool {
+    let canon = canonical(name);
+    patterns.iter().any(|p| p.matches_canonical(&canon))
+}
+
 /// Parses a comma-separated pattern list.
 pub fn parse_patterns(s: &str) -> Result<Vec<CratePattern>, String> {
     s.split(',')
