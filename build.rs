@@ -3,7 +3,8 @@
 //! type and strong ETag (SHA-256 of the bytes, computed here once rather
 //! than per request), the bytes themselves included with `include_bytes!`.
 //! Serving them from the Worker itself means no asset binding, so no asset
-//! router in front of the index path (see `src/web/assets.rs`).
+//! router in front of the index path (see `src/web/assets.rs`). Also lists
+//! `migrations/` for the native SQLite executor.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -83,4 +84,34 @@ fn main() {
     code.push(']');
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("assets.rs");
     std::fs::write(out, code).expect("writing assets.rs");
+    migrations(&root);
+}
+
+/// `$OUT_DIR/migrations.rs`: every `migrations/*.sql`, in name order, for
+/// the native SQLite executor (`src/store/sqlite.rs`).
+fn migrations(root: &Path) {
+    let dir = root.join("migrations");
+    println!("cargo:rerun-if-changed=migrations");
+    let mut list = Vec::new();
+    files(&dir, &mut list);
+    let mut code = String::from("&[\n");
+    for path in list
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+    {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 migration name");
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a String");
+    }
+    code.push(']');
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("migrations.rs");
+    std::fs::write(out, code).expect("writing migrations.rs");
 }

@@ -11,7 +11,7 @@ use edge_registry::auth::Scopes;
 use edge_registry::service::auth::TokenCache;
 use edge_registry::service::tokens::{TokenRequest, ensure_user, issue};
 use edge_registry::service::{App, Config};
-use edge_registry::store::memory::MemoryStore;
+use edge_registry::store::native::NativeStore;
 use edge_registry::web::handle;
 use futures::executor::block_on;
 
@@ -21,12 +21,17 @@ use support::{publish_body, publish_body_with};
 
 const NOW: i64 = 1_772_706_030;
 
-fn app_and_token() -> (App<MemoryStore>, TokenCache, String) {
-    let app = App::new(MemoryStore::new(), Config::default());
+fn app_and_token() -> (App<NativeStore>, TokenCache, String) {
+    let app = App::new(
+        NativeStore::new().expect("native stores"),
+        Config::default(),
+    );
     let token = block_on(async {
-        let u = ensure_user(&app.store, "bench", true, NOW).await.unwrap();
+        let u = ensure_user(&app.store.db, "bench", true, NOW)
+            .await
+            .unwrap();
         issue(
-            &app.store,
+            &app.store.db,
             &u,
             &TokenRequest {
                 name: "bench",
@@ -44,7 +49,7 @@ fn app_and_token() -> (App<MemoryStore>, TokenCache, String) {
     (app, TokenCache::new(), token)
 }
 
-fn send(app: &App<MemoryStore>, cache: &TokenCache, req: &http::Request<Vec<u8>>) -> u16 {
+fn send(app: &App<NativeStore>, cache: &TokenCache, req: &http::Request<Vec<u8>>) -> u16 {
     block_on(handle(app, cache, req, NOW)).status().as_u16()
 }
 

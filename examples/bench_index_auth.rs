@@ -10,7 +10,7 @@ use edge_registry::auth::{Scope, Scopes};
 use edge_registry::service::auth::TokenCache;
 use edge_registry::service::tokens::{TokenRequest, ensure_user, issue};
 use edge_registry::service::{App, Config};
-use edge_registry::store::memory::MemoryStore;
+use edge_registry::store::native::NativeStore;
 use edge_registry::web::handle;
 use futures::executor::block_on;
 
@@ -21,13 +21,18 @@ use support::publish_body;
 const NOW: i64 = 1_772_706_030;
 
 fn main() {
-    let app = App::new(MemoryStore::new(), Config::default());
+    let app = App::new(
+        NativeStore::new().expect("native stores"),
+        Config::default(),
+    );
     let cache = TokenCache::new();
     let token = |name: &str, scopes: Scopes, patterns: &str, seed: u8| {
         block_on(async {
-            let u = ensure_user(&app.store, "bench", true, NOW).await.unwrap();
+            let u = ensure_user(&app.store.db, "bench", true, NOW)
+                .await
+                .unwrap();
             issue(
-                &app.store,
+                &app.store.db,
                 &u,
                 &TokenRequest {
                     name,

@@ -8,7 +8,7 @@ use common::*;
 use edge_registry::auth::{Scope, Scopes};
 use edge_registry::protocol::publish::Limits;
 use edge_registry::service::Config;
-use edge_registry::store::memory::MemoryStore;
+use edge_registry::store::native::NativeStore;
 use serde_json::json;
 
 #[test]
@@ -100,9 +100,16 @@ fn revoked_and_expired_tokens_say_why_within_the_cache_bound() {
     assert_eq!(h.get("/index/config.json", Some(&t2)).status, 200);
     let id = futures::executor::block_on(async {
         use edge_registry::store::{TokenStore, UserStore};
-        let u = h.app.store.user_by_login("carol").await.unwrap().unwrap();
-        let id = h.app.store.list_tokens(u.id).await.unwrap()[0].id;
-        assert!(h.app.store.revoke_token(id, h.now).await.unwrap());
+        let u = h
+            .app
+            .store
+            .db
+            .user_by_login("carol")
+            .await
+            .unwrap()
+            .unwrap();
+        let id = h.app.store.db.list_tokens(u.id).await.unwrap()[0].id;
+        assert!(h.app.store.db.revoke_token(id, h.now).await.unwrap());
         id
     });
     assert!(id > 0);
@@ -259,7 +266,7 @@ fn the_image_policy_is_every_response_csp() {
     use edge_registry::web::respond::{CSP, CSP_LOCAL_IMAGES, Images};
     let remote = Harness::new();
     let local = Harness::with(
-        MemoryStore::new(),
+        NativeStore::new().unwrap(),
         Config {
             images: Images::Local,
             ..Config::default()
@@ -373,7 +380,7 @@ fn dash_underscore_variants_are_not_served_at_each_others_paths() {
 #[test]
 fn publish_rejections_store_nothing() {
     let h = Harness::with(
-        MemoryStore::new(),
+        NativeStore::new().unwrap(),
         Config {
             limits: Limits {
                 max_crate_bytes: 64 * 1024,
@@ -969,7 +976,7 @@ fn a_missing_index_file_is_rerendered_from_the_database() {
     let good = h.get("/index/he/al/heal", Some(&t)).text();
     futures::executor::block_on(async {
         use edge_registry::store::IndexStore;
-        h.app.store.delete_file("he/al/heal").await.unwrap();
+        h.app.store.kv.delete_file("he/al/heal").await.unwrap();
     });
     assert_eq!(h.get("/index/he/al/heal", Some(&t)).text(), good);
     // `reindex` repairs a corrupted file.
@@ -983,7 +990,7 @@ fn a_missing_index_file_is_rerendered_from_the_database() {
 
 #[test]
 fn concurrent_publishes_lose_nothing_and_one_version_wins_once() {
-    let h = Harness::with(MemoryStore::interleaving(), Config::default());
+    let h = Harness::with(NativeStore::interleaving().unwrap(), Config::default());
     let t = h.token("alice");
     h.publish_ok(&t, "busy", "0.0.1");
     let bodies: Vec<Vec<u8>> = (1..=20)
@@ -1035,7 +1042,7 @@ fn concurrent_publishes_lose_nothing_and_one_version_wins_once() {
 
 #[test]
 fn concurrent_yanks_and_owner_changes_converge() {
-    let h = Harness::with(MemoryStore::interleaving(), Config::default());
+    let h = Harness::with(NativeStore::interleaving().unwrap(), Config::default());
     let (a, b) = (h.token("alice"), h.token("bob"));
     h.token("carol");
     for v in ["1.0.0", "1.0.1", "1.0.2"] {
@@ -1120,7 +1127,7 @@ fn concurrent_yanks_and_owner_changes_converge() {
 
 #[test]
 fn new_crate_race_between_users_gives_one_owner() {
-    let h = Harness::with(MemoryStore::interleaving(), Config::default());
+    let h = Harness::with(NativeStore::interleaving().unwrap(), Config::default());
     let a = h.token("alice");
     let b = h.token("bob");
     let results = futures::executor::block_on(futures::future::join(

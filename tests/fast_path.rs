@@ -1,5 +1,5 @@
-//! The authenticated index read's fast path, counted on the in-memory
-//! store: in steady state (token check cached in the isolate, file in the
+//! The authenticated index read's fast path, counted on the native
+//! stores: in steady state (token check cached in the isolate, file in the
 //! index store) a GET, a HEAD and a 304 revalidation each make exactly one
 //! storage operation, a KV read, and never touch D1; `config.json` makes
 //! none. The ETag comes from the stored metadata, not from re-hashing.
@@ -63,12 +63,12 @@ fn a_steady_state_index_read_is_one_kv_read_and_no_d1() {
     // (valid) ETag in its metadata is answered with that ETag, unhashed.
     let mut f = futures::executor::block_on(async {
         use edge_registry::store::IndexStore;
-        store.get_file("fa/st/fast").await.unwrap().unwrap()
+        store.kv.get_file("fa/st/fast").await.unwrap().unwrap()
     });
     f.etag = "\"from-metadata\"".into();
     futures::executor::block_on(async {
         use edge_registry::store::IndexStore;
-        store.put_file("fa/st/fast", &f).await.unwrap()
+        store.kv.put_file("fa/st/fast", &f).await.unwrap()
     });
     let r = h.get("/index/fa/st/fast", Some(&t));
     assert_eq!(r.header("etag").as_deref(), Some("\"from-metadata\""));

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use edge_registry::protocol::publish::Limits;
 use edge_registry::service::Config;
-use edge_registry::store::memory::MemoryStore;
+use edge_registry::store::native::NativeStore;
 use futures::executor::block_on;
 use tar::EntryType as T;
 
@@ -70,7 +70,7 @@ fn every_hostile_request_gets_a_cargo_shaped_4xx_and_changes_nothing() {
         ..Limits::default()
     };
     let h = Harness::with(
-        MemoryStore::new(),
+        NativeStore::new().unwrap(),
         Config {
             limits,
             ..Config::default()
@@ -517,7 +517,7 @@ fn every_hostile_request_gets_a_cargo_shaped_4xx_and_changes_nothing() {
 /// storage counts.
 fn web_state(h: &Harness, t: &str) -> String {
     use edge_registry::store::{TokenStore, UserStore};
-    let s = &h.app.store;
+    let s = &h.app.store.db;
     let users = block_on(s.list_users()).unwrap();
     let mut out = format!("{:?}\n", h.snapshot());
     for u in &users {
@@ -541,12 +541,14 @@ fn every_hostile_web_request_gets_a_4xx_and_changes_nothing() {
     let bob_token_id = {
         h.token("bob");
         use edge_registry::store::{TokenStore, UserStore};
-        let bob = block_on(h.app.store.user_by_login("bob")).unwrap().unwrap();
-        block_on(h.app.store.list_tokens(bob.id)).unwrap()[0].id
+        let bob = block_on(h.app.store.db.user_by_login("bob"))
+            .unwrap()
+            .unwrap();
+        block_on(h.app.store.db.list_tokens(bob.id)).unwrap()[0].id
     };
     let root_id = {
         use edge_registry::store::UserStore;
-        block_on(h.app.store.user_by_login("root"))
+        block_on(h.app.store.db.user_by_login("root"))
             .unwrap()
             .unwrap()
             .id

@@ -16,11 +16,11 @@ fn run(h: &Harness) -> RepairReport {
 }
 
 fn file(h: &Harness, name: &str) -> Option<IndexFile> {
-    block_on(h.app.store.get_file(&index_path(name).unwrap())).unwrap()
+    block_on(h.app.store.kv.get_file(&index_path(name).unwrap())).unwrap()
 }
 
 fn put(h: &Harness, key: &str, f: &IndexFile) {
-    block_on(h.app.store.put_file(key, f)).unwrap();
+    block_on(h.app.store.kv.put_file(key, f)).unwrap();
 }
 
 #[test]
@@ -47,7 +47,7 @@ fn repair_fixes_corrupt_missing_and_orphan_files_and_leaves_good_ones() {
     let mut forged = file(&h, "mangled").unwrap();
     forged.body = forged.body.replace("1.0.0", "6.6.6");
     put(&h, &index_path("mangled").unwrap(), &forged);
-    block_on(h.app.store.delete_file(&index_path("gone").unwrap())).unwrap();
+    block_on(h.app.store.kv.delete_file(&index_path("gone").unwrap())).unwrap();
     let orphan = IndexFile {
         body: "{}\n".into(),
         etag: "\"x\"".into(),
@@ -75,7 +75,7 @@ fn repair_fixes_corrupt_missing_and_orphan_files_and_leaves_good_ones() {
     let r = h.get("/index/ph/an/phantom", Some(&t));
     assert_eq!(r.status, 404, "the orphan is no longer served");
     assert!(
-        block_on(h.app.store.get_file("notes/readme"))
+        block_on(h.app.store.kv.get_file("notes/readme"))
             .unwrap()
             .is_some(),
         "keys that are not index paths are left alone"
@@ -143,7 +143,7 @@ fn the_sweep_reaches_every_crate_within_its_bound() {
     }
     // Damage one file of a crate nobody changes, then count runs.
     let victim = format!("s{:03}", n - 5);
-    block_on(h.app.store.delete_file(&index_path(&victim).unwrap())).unwrap();
+    block_on(h.app.store.kv.delete_file(&index_path(&victim).unwrap())).unwrap();
     let mut runs = 0;
     loop {
         h.now += 600;
@@ -166,7 +166,7 @@ fn repair_survives_a_fault_at_every_operation() {
         for n in ["one", "two"] {
             h.publish_ok(&t, n, "1.0.0");
         }
-        block_on(h.app.store.delete_file(&index_path("one").unwrap())).unwrap();
+        block_on(h.app.store.kv.delete_file(&index_path("one").unwrap())).unwrap();
         put(
             &h,
             &index_path("ghost").unwrap(),

@@ -194,10 +194,18 @@ fn every_route_refuses_every_bad_credential_and_changes_nothing() {
     let revoked = h.token("alice");
     let narrow = h.token_with("alice", false, Scopes::all(), "zzz-*", None);
     block_on(async {
-        let u = h.app.store.user_by_login("alice").await.unwrap().unwrap();
+        let u = h
+            .app
+            .store
+            .db
+            .user_by_login("alice")
+            .await
+            .unwrap()
+            .unwrap();
         let last = h
             .app
             .store
+            .db
             .list_tokens(u.id)
             .await
             .unwrap()
@@ -206,9 +214,9 @@ fn every_route_refuses_every_bad_credential_and_changes_nothing() {
             .max()
             .unwrap();
         // `revoked` is the second-newest of alice's tokens.
-        assert!(h.app.store.revoke_token(last - 1, NOW).await.unwrap());
-        let b = h.app.store.user_by_login("bob").await.unwrap().unwrap();
-        h.app.store.set_disabled(b.id, true).await.unwrap();
+        assert!(h.app.store.db.revoke_token(last - 1, NOW).await.unwrap());
+        let b = h.app.store.db.user_by_login("bob").await.unwrap().unwrap();
+        h.app.store.db.set_disabled(b.id, true).await.unwrap();
     });
     h.now = NOW + 10;
     let owners_before = h.get("/api/v1/crates/matrix/owners", Some(&owner)).json();

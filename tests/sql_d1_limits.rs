@@ -1,46 +1,28 @@
 //! The shared SQL (`store::sql`) run natively on SQLite with the real
 //! `migrations/` applied in order and SQLite's limits lowered to D1's (100
 //! bound parameters, 100 KB statements, 50-byte LIKE patterns, 2 MB
-//! values), so a statement D1 would refuse fails here first. Today this
-//! covers search with its read filter; the storage work moving every
-//! statement into `store::sql` puts the rest under the same executor.
+//! values), so a statement D1 would refuse fails here first: the limits
+//! themselves, search with its read filter, the attempt counter against
+//! its rule, the one-live-link trigger and the conditional session insert.
 
 use edge_registry::auth::{CratePattern, ReadFilter};
-use edge_registry::store::sql::{self, Arg};
+use edge_registry::store::exec::Value;
+use edge_registry::store::sql;
 use edge_registry::store::{AttemptRule, Failures};
-use rusqlite::limits::Limit;
-use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
+/// A database as the native executor opens it.
 fn db() -> Connection {
-    let c = Connection::open_in_memory().unwrap();
-    c.set_limit(Limit::SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+    let c = edge_registry::store::sqlite::memory_connection().unwrap();
+    let n: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    c.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 100_000)
-        .unwrap();
-    c.set_limit(Limit::SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 50)
-        .unwrap();
-    c.set_limit(Limit::SQLITE_LIMIT_LENGTH, 2_000_000).unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4, "migrations not found");
-    for f in files {
-        c.execute_batch(&std::fs::read_to_string(&f).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
+    assert!(n >= 3, "migrations applied");
     c
-}
-
-fn value(a: &Arg) -> Value {
-    match a {
-        Arg::Int(i) => Value::Integer(*i),
-        Arg::Text(t) => Value::Text(t.clone()),
-    }
 }
 
 fn add(c: &Connection, name: &str, description: &str, keywords: &str) {
@@ -58,10 +40,7 @@ fn add(c: &Connection, name: &str, description: &str, keywords: &str) {
 
 /// Runs `SEARCH` and `SEARCH_COUNT` as the D1 store binds them.
 fn search(c: &Connection, q: &str, filter: &ReadFilter) -> (Vec<String>, i64) {
-    let args: Vec<Value> = sql::search_args(q, filter, 100, 0)
-        .iter()
-        .map(value)
-        .collect();
+    let args: Vec<Value> = sql::search_args(q, filter, 100, 0).unwrap();
     let mut stmt = c.prepare(sql::SEARCH).unwrap();
     let names = stmt
         .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(1))
@@ -172,10 +151,7 @@ fn search_counts_only_what_the_filter_admits() {
 }
 
 fn count_attempt(c: &Connection, key: &str, now: i64, rule: &AttemptRule) -> Failures {
-    let args: Vec<Value> = sql::count_attempt_args(key, now, rule)
-        .iter()
-        .map(value)
-        .collect();
+    let args: Vec<Value> = sql::count_attempt_args(key, now, rule);
     c.query_row(sql::COUNT_ATTEMPT, params_from_iter(&args), |r| {
         Ok(Failures {
             count: r.get(0)?,

@@ -70,7 +70,7 @@ impl<'a> Browser<'a> {
 /// Creates a user with a password through a one-time link.
 fn user_with_password(h: &Harness, login: &str, admin: bool, password: &str) {
     let secret = block_on(async {
-        let u = edge_registry::service::tokens::ensure_user(&h.app.store, login, admin, h.now)
+        let u = edge_registry::service::tokens::ensure_user(&h.app.store.db, login, admin, h.now)
             .await
             .unwrap();
         accounts::create_link(&h.app, u.id, "password", None, h.now)
@@ -161,7 +161,7 @@ fn concurrent_logins(h: &Harness, tries: &[(&str, &str)], client: Option<&str>) 
 #[test]
 fn concurrent_guesses_get_at_most_five_password_checks_and_the_right_one_is_refused_while_locked() {
     let mut h = Harness::with(
-        edge_registry::store::memory::MemoryStore::interleaving(),
+        edge_registry::store::native::NativeStore::interleaving().unwrap(),
         edge_registry::service::Config::default(),
     );
     user_with_password(&h, "alice", false, "alice password");
@@ -243,7 +243,7 @@ fn failures_are_limited_per_client_and_successes_do_not_count() {
     // A lower limit than the default keeps the test to a few password
     // checks; the rule is the same.
     let h = Harness::with(
-        edge_registry::store::memory::MemoryStore::new(),
+        edge_registry::store::native::NativeStore::new().unwrap(),
         edge_registry::service::Config {
             client_sign_in_failures: 12,
             ..Default::default()
@@ -405,7 +405,7 @@ fn a_new_link_supersedes_the_old_ones_and_using_one_ends_every_session() {
     assert_eq!(other.login("alice", "alice password").status, 200);
     let link = |purpose: &str| {
         block_on(async {
-            let u = edge_registry::store::UserStore::user_by_login(&h.app.store, "alice")
+            let u = edge_registry::store::UserStore::user_by_login(&h.app.store.db, "alice")
                 .await
                 .unwrap()
                 .unwrap();
@@ -470,12 +470,12 @@ fn a_sign_in_racing_a_reset_keeps_no_session() {
     // password does not outlive the reset.
     for sign_in_first in [true, false] {
         let h = Harness::with(
-            edge_registry::store::memory::MemoryStore::interleaving(),
+            edge_registry::store::native::NativeStore::interleaving().unwrap(),
             edge_registry::service::Config::default(),
         );
         user_with_password(&h, "alice", false, "old password 1");
         let secret = block_on(async {
-            let u = edge_registry::store::UserStore::user_by_login(&h.app.store, "alice")
+            let u = edge_registry::store::UserStore::user_by_login(&h.app.store.db, "alice")
                 .await
                 .unwrap()
                 .unwrap();
@@ -526,7 +526,7 @@ fn a_sign_in_racing_a_reset_keeps_no_session() {
 fn links_work_once_and_pages_need_a_session() {
     let mut h = Harness::new();
     let secret = block_on(async {
-        let u = edge_registry::service::tokens::ensure_user(&h.app.store, "alice", false, h.now)
+        let u = edge_registry::service::tokens::ensure_user(&h.app.store.db, "alice", false, h.now)
             .await
             .unwrap();
         accounts::create_link(&h.app, u.id, "invite", None, h.now)

@@ -41,7 +41,8 @@ mod cli {
     use edge_registry::protocol::time::format_utc;
     use edge_registry::service::index::render_versions;
     use edge_registry::service::tokens::validate_login;
-    use edge_registry::store::{VersionRecord, sql};
+    use edge_registry::store::VersionRecord;
+    use edge_registry::store::sql::{self, admin as asql};
     use serde_json::Value;
 
     use crate::archive;
@@ -274,19 +275,19 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     /// Finds or creates a user; returns (id, created).
     fn ensure_user(t: &Target, login: &str, admin: bool) -> Result<(i64, bool), String> {
         validate_login(login).map_err(|e| e.detail())?;
-        let rows = t.d1(sql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
+        let rows = t.d1(asql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
         if let Some(id) = rows.first().and_then(|r| i(r, "id")) {
             return Ok((id, false));
         }
         t.d1(
-            sql::INSERT_USER,
+            asql::INSERT_USER,
             &[
                 Lit::Text(login),
                 Lit::Int(i64::from(admin)),
                 Lit::Int(now()),
             ],
         )?;
-        let rows = t.d1(sql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
+        let rows = t.d1(asql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
         let id = rows
             .first()
             .and_then(|r| i(r, "id"))
@@ -356,7 +357,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         };
         let (id, created) = ensure_user(t, login, admin)?;
         if !created && admin {
-            t.d1(sql::MAKE_ADMIN, &[Lit::Int(id)])?;
+            t.d1(asql::MAKE_ADMIN, &[Lit::Int(id)])?;
         }
         let role = if admin { "administrator" } else { "user" };
         if created {
@@ -374,7 +375,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         let [login] = args.as_slice() else {
             return Err(USAGE.into());
         };
-        let rows = t.d1(sql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
+        let rows = t.d1(asql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
         let id = rows
             .first()
             .and_then(|r| i(r, "id"))
@@ -447,7 +448,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             .collect::<Vec<_>>()
             .join(",");
         t.d1(
-            sql::INSERT_TOKEN,
+            asql::INSERT_TOKEN,
             &[
                 Lit::Int(user_id),
                 Lit::Text(name),
@@ -565,7 +566,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     }
 
     fn token_list(t: &Target, login: &str) -> Result<(), String> {
-        let rows = t.d1(sql::TOKENS_OF_LOGIN, &[Lit::Text(login)])?;
+        let rows = t.d1(asql::TOKENS_OF_LOGIN, &[Lit::Text(login)])?;
         if rows.is_empty() {
             println!("no tokens for `{login}`");
             return Ok(());
@@ -602,7 +603,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             .parse()
             .map_err(|_| "the token id must be a number (see `token list`)")?;
         let rows = t.d1(
-            sql::REVOKE_TOKEN_RETURNING,
+            asql::REVOKE_TOKEN_RETURNING,
             &[Lit::Int(id), Lit::Int(now())],
         )?;
         if rows.is_empty() {
@@ -620,7 +621,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     ) -> Result<std::collections::HashMap<i64, Vec<VersionRecord>>, String> {
         let mut by_crate: std::collections::HashMap<i64, Vec<VersionRecord>> =
             std::collections::HashMap::new();
-        for r in t.d1(sql::ALL_VERSIONS, &[])? {
+        for r in t.d1(asql::ALL_VERSIONS, &[])? {
             let v = version_row(&r, i(&r, "crate_id").unwrap_or(0));
             by_crate.entry(v.crate_id).or_default().push(v);
         }

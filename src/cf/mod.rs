@@ -1,7 +1,8 @@
 //! The Cloudflare Workers adapter (wasm only): the fetch and scheduled
 //! entry points, conversion between `worker` and `http` types, reading the
 //! body within its limit, configuration from `[vars]`, and the bundle of
-//! D1, KV and R2 stores. The only module that names `worker::` types.
+//! D1 (the SQL store over the D1 executor), KV and R2 stores. The only
+//! module that names `worker::` types.
 //!
 //! Per isolate, not per request: the app (binding objects and `[vars]`,
 //! which only change with a deployment, and a deployment starts new
@@ -24,22 +25,23 @@ use worker::{
 use crate::protocol::publish::Limits;
 use crate::service::auth::TokenCache;
 use crate::service::{App, Config, Stores, repair};
+use crate::store::sql::SqlStore;
 use crate::web;
 use crate::web::respond::Images;
-use d1::D1Store;
+use d1::D1Exec;
 use kv_r2::{KvIndex, R2Blobs};
 
 /// The Worker's stores.
 pub struct CfStores {
     index: KvIndex,
     blobs: R2Blobs,
-    db: D1Store,
+    db: SqlStore<D1Exec>,
 }
 
 impl Stores for CfStores {
     type Index = KvIndex;
     type Blobs = R2Blobs;
-    type Db = D1Store;
+    type Db = SqlStore<D1Exec>;
     type Kdf = webcrypto::WebCryptoKdf;
     fn kdf(&self) -> &webcrypto::WebCryptoKdf {
         &webcrypto::WebCryptoKdf
@@ -50,7 +52,7 @@ impl Stores for CfStores {
     fn blobs(&self) -> &R2Blobs {
         &self.blobs
     }
-    fn db(&self) -> &D1Store {
+    fn db(&self) -> &SqlStore<D1Exec> {
         &self.db
     }
 }
@@ -135,7 +137,7 @@ fn app(env: &Env) -> worker::Result<Rc<App<CfStores>>> {
             blobs: R2Blobs {
                 bucket: env.bucket("CRATES")?,
             },
-            db: D1Store { db: env.d1("DB")? },
+            db: SqlStore::new(D1Exec { db: env.d1("DB")? }),
         },
         config(env),
     ));

@@ -124,26 +124,6 @@ impl RequestCtx {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-impl Stores for crate::store::memory::MemoryStore {
-    type Index = Self;
-    type Blobs = Self;
-    type Db = Self;
-    type Kdf = crate::auth::password::NativeKdf;
-    fn kdf(&self) -> &Self::Kdf {
-        &crate::auth::password::NativeKdf
-    }
-    fn index(&self) -> &Self {
-        self
-    }
-    fn blobs(&self) -> &Self {
-        self
-    }
-    fn db(&self) -> &Self {
-        self
-    }
-}
-
 #[cfg(test)]
 mod config_tests {
     use super::Config;

@@ -1,10 +1,20 @@
 //! Storage in domain terms: small traits for the index cache (KV), crate
-//! blobs (R2) and the database records (D1), plus the in-memory
-//! implementation native tests use. The D1/KV/R2 implementations live in
-//! `cf` (wasm only).
+//! blobs (R2) and the database records (D1). The database traits are
+//! implemented once, in SQL (`sql`), over an executor (`exec`): D1 in the
+//! Worker (`cf`), SQLite natively (`sqlite`). KV and R2 are `cf`'s in the
+//! Worker and in-memory fakes (`fake`) natively; `native` bundles the
+//! native stores with fault injection (`faults`).
 
-pub mod memory;
+pub mod exec;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fake;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod faults;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
 pub mod sql;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sqlite;
 
 /// A storage backend failed. The text is logged, never shown to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,7 +289,8 @@ impl AttemptRule {
     /// The counter after one more attempt at `now`: the window starts
     /// again once it has passed (or a lock has ended), and an attempt over
     /// `max` locks the key. The one statement of the rule the stores apply
-    /// atomically (the SQL in `store::sql::COUNT_ATTEMPT` is its twin).
+    /// atomically (the SQL in `store::sql::COUNT_ATTEMPT` is its twin, tested
+    /// against it).
     pub fn next(&self, prior: Option<Failures>, now: i64) -> Failures {
         let restart = match prior {
             None => true,

@@ -9,7 +9,7 @@ use edge_registry::auth::Scopes;
 use edge_registry::service::auth::TokenCache;
 use edge_registry::service::tokens::{TokenRequest, ensure_user, issue};
 use edge_registry::service::{App, Config};
-use edge_registry::store::memory::MemoryStore;
+use edge_registry::store::native::NativeStore;
 use edge_registry::web::handle;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -20,7 +20,7 @@ pub const BASE: &str = "http://reg.test";
 pub const NOW: i64 = 1_772_706_030; // 2026-03-05T10:20:30Z
 
 pub struct Harness {
-    pub app: App<MemoryStore>,
+    pub app: App<NativeStore>,
     pub cache: TokenCache,
     pub now: i64,
     seed: std::cell::Cell<u8>,
@@ -66,10 +66,10 @@ pub struct Snapshot {
 
 impl Harness {
     pub fn new() -> Self {
-        Self::with(MemoryStore::new(), Config::default())
+        Self::with(NativeStore::new().unwrap(), Config::default())
     }
 
-    pub fn with(store: MemoryStore, config: Config) -> Self {
+    pub fn with(store: NativeStore, config: Config) -> Self {
         Harness {
             app: App::new(store, config),
             cache: TokenCache::new(),
@@ -103,11 +103,11 @@ impl Harness {
         random[0] = login.len() as u8;
         random[1] = login.bytes().next().unwrap_or(0);
         block_on(async {
-            let user = ensure_user(&self.app.store, login, admin, self.now)
+            let user = ensure_user(&self.app.store.db, login, admin, self.now)
                 .await
                 .unwrap();
             issue(
-                &self.app.store,
+                &self.app.store.db,
                 &user,
                 &TokenRequest {
                     name: "test",
@@ -335,7 +335,7 @@ pub fn raw_tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
 /// password set through a one-time link): (cookie, CSRF token).
 pub fn web_session(h: &Harness, login: &str, admin: bool) -> (String, String) {
     let secret = block_on(async {
-        let u = ensure_user(&h.app.store, login, admin, h.now)
+        let u = ensure_user(&h.app.store.db, login, admin, h.now)
             .await
             .unwrap();
         edge_registry::service::accounts::create_link(&h.app, u.id, "password", None, h.now)

@@ -1,0 +1,123 @@
+//! The database's rules, written once in SQL (`statements`) and run through
+//! the executor seam (`store::exec`): D1 in the Worker, SQLite natively.
+//! `SqlStore` implements every database trait over any executor; the row
+//! types decode what the statements return.
+
+mod accounts;
+mod crates;
+pub mod rows;
+pub mod statements;
+mod users;
+
+use serde::de::DeserializeOwned;
+
+pub use statements::*;
+
+use super::exec::{Executor, Outcome, Stmt, Value};
+use super::{AttemptRule, StoreError, StoreResult};
+use rows::CountRow;
+
+/// The database traits over one executor.
+pub struct SqlStore<E> {
+    pub exec: E,
+}
+
+impl<E: Executor> SqlStore<E> {
+    pub fn new(exec: E) -> Self {
+        SqlStore { exec }
+    }
+
+    async fn all<T: DeserializeOwned>(&self, s: Stmt) -> StoreResult<Vec<T>> {
+        self.exec.execute(&s).await?.decode()
+    }
+
+    async fn first<T: DeserializeOwned>(&self, s: Stmt) -> StoreResult<Option<T>> {
+        self.exec.execute(&s).await?.first()
+    }
+
+    /// Runs a change; how many rows it changed.
+    async fn run(&self, s: Stmt) -> StoreResult<usize> {
+        Ok(self.exec.execute(&s).await?.changes)
+    }
+
+    /// Runs statements as one transaction; exactly one outcome each.
+    async fn batch(&self, stmts: Vec<Stmt>) -> StoreResult<Vec<Outcome>> {
+        let n = stmts.len();
+        let out = self.exec.batch(&stmts).await?;
+        if out.len() != n {
+            return Err(StoreError(format!(
+                "batch of {n} statements gave {} results",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// A page of rows and the total count, read together.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        rows: Stmt,
+        count: Stmt,
+    ) -> StoreResult<(Vec<T>, u32)> {
+        let mut out = self.batch(vec![rows, count]).await?.into_iter();
+        let rows = take(&mut out)?.decode()?;
+        let total = count_of(take(&mut out)?)?;
+        Ok((rows, total))
+    }
+}
+
+/// The next outcome of a batch.
+fn take(out: &mut impl Iterator<Item = Outcome>) -> StoreResult<Outcome> {
+    out.next()
+        .ok_or_else(|| StoreError::new("short batch result"))
+}
+
+/// The `n` of a `COUNT(*) AS n` row.
+fn count_of(o: Outcome) -> StoreResult<u32> {
+    let n = o.first::<CountRow>()?.map(|r| r.n).unwrap_or(0);
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// The arguments of `SEARCH` (all seven) for a query, filter and page;
+/// `SEARCH_COUNT` takes the first five. Lowercasing is ASCII only, as
+/// SQLite's `lower()` is.
+pub fn search_args(
+    q: &str,
+    filter: &crate::auth::ReadFilter,
+    limit: u32,
+    offset: u32,
+) -> StoreResult<Vec<Value>> {
+    let (exact, prefixes) = filter.exact_and_prefixes();
+    Ok(vec![
+        Value::Text(crate::protocol::names::canonical(q)),
+        Value::Text(q.to_ascii_lowercase()),
+        Value::from(matches!(filter, crate::auth::ReadFilter::All)),
+        super::exec::json_list(&exact)?,
+        super::exec::json_list(&prefixes)?,
+        Value::from(limit),
+        Value::from(offset),
+    ])
+}
+
+/// The arguments of `COUNT_ATTEMPT`.
+pub fn count_attempt_args(key: &str, now: i64, rule: &AttemptRule) -> Vec<Value> {
+    vec![
+        Value::from(key),
+        Value::Int(now),
+        Value::Int(rule.max),
+        Value::Int(rule.window),
+        Value::Int(rule.lockout),
+    ]
+}
+
+/// `scripts/admin`'s own statements, until it calls the service.
+pub mod admin {
+    pub const USER_ID_BY_LOGIN: &str = "SELECT id FROM users WHERE login = ?1";
+    pub const INSERT_USER: &str = "INSERT INTO users (login, is_admin, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(login) DO NOTHING";
+    pub const MAKE_ADMIN: &str = "UPDATE users SET is_admin = 1 WHERE id = ?1";
+    pub const INSERT_TOKEN: &str = "INSERT INTO tokens (user_id, name, hash, hint, scopes, patterns, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    pub const TOKENS_OF_LOGIN: &str = "SELECT t.id, t.name, t.hint, t.scopes, t.patterns, t.created_at, t.last_used_at, t.expires_at, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.login = ?1 ORDER BY t.id";
+    pub const REVOKE_TOKEN_RETURNING: &str =
+        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id";
+    pub const ALL_VERSIONS: &str = "SELECT id, crate_id, num, num_no_build, cksum, yanked, pubtime, entry FROM versions ORDER BY crate_id, id";
+}

@@ -1,0 +1,266 @@
+//! Every SQL statement the registry runs, once. Placeholders are `?N`.
+//! `ALL` lists them by name, so a test can show the native suite runs
+//! each one.
+
+/// Columns of a user row.
+macro_rules! user_cols {
+    () => {
+        "id, login, name, is_admin, disabled, created_at"
+    };
+}
+
+/// Columns of a token row.
+macro_rules! token_cols {
+    () => {
+        "id, user_id, name, hint, scopes, patterns, created_at, last_used_at, expires_at, revoked_at"
+    };
+}
+
+/// Columns of a crate row.
+macro_rules! crate_cols {
+    () => {
+        "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords"
+    };
+}
+
+/// Columns of a version row.
+macro_rules! version_cols {
+    () => {
+        "id, crate_id, num, num_no_build, cksum, yanked, pubtime, entry"
+    };
+}
+
+/// The user columns of a join, prefixed `u_` (`u` is the users table).
+macro_rules! joined_user_cols {
+    () => {
+        "u.login AS u_login, u.name AS u_name, u.is_admin AS u_is_admin, \
+         u.disabled AS u_disabled, u.created_at AS u_created_at"
+    };
+}
+
+/// The search condition (`?1` canonical query, `?2` lowercased query)
+/// and the read filter (`?3` 1 for every crate, `?4` JSON list of exact
+/// canonical names, `?5` JSON list of canonical prefixes). `instr`, not
+/// `LIKE`: the query's `%` and `_` are literal, and D1's 50-byte limit on
+/// LIKE patterns does not apply.
+macro_rules! search_where {
+    () => {
+        "(instr(canon, ?1) > 0 OR instr(keywords, ?2) > 0 OR instr(lower(coalesce(description, '')), ?2) > 0) \
+         AND (?3 = 1 OR canon IN (SELECT value FROM json_each(?4)) \
+              OR EXISTS (SELECT 1 FROM json_each(?5) p WHERE substr(canon, 1, length(p.value)) = p.value))"
+    };
+}
+
+/// The restart test of `AttemptRule::next` for the stored row (`?2` now,
+/// `?4` window).
+macro_rules! attempt_restarts {
+    () => {
+        "(CASE WHEN locked_until IS NOT NULL THEN locked_until <= ?2 ELSE ?2 - first_at >= ?4 END)"
+    };
+}
+
+/// The owners to remove (`?2`, a JSON list of user ids) exist, and an
+/// owner outside the list stays (`?1` crate).
+macro_rules! removal_allowed {
+    () => {
+        "EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = ?1 AND o.user_id NOT IN (SELECT value FROM json_each(?2)))"
+    };
+}
+
+/// Defines each statement as a constant and lists them all in `ALL`.
+macro_rules! statements {
+    ($($(#[doc = $doc:literal])* $name:ident = $sql:expr;)*) => {
+        $($(#[doc = $doc])* pub const $name: &str = $sql;)*
+        /// Every statement, by name.
+        pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+statements! {
+    // Users.
+    USER_BY_ID = concat!("SELECT ", user_cols!(), " FROM users WHERE id = ?1");
+    USER_BY_LOGIN = concat!("SELECT ", user_cols!(), " FROM users WHERE login = ?1");
+    /// `?1`: a JSON list of logins.
+    USERS_BY_LOGINS = concat!("SELECT ", user_cols!(), " FROM users WHERE login IN (SELECT value FROM json_each(?1))");
+    LIST_USERS = concat!("SELECT ", user_cols!(), " FROM users ORDER BY login");
+    /// The new user, or no row when the login is taken.
+    CREATE_USER = concat!("INSERT INTO users (login, is_admin, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(login) DO NOTHING RETURNING ", user_cols!());
+    SET_DISABLED = "UPDATE users SET disabled = ?2 WHERE id = ?1";
+    SET_ADMIN = "UPDATE users SET is_admin = ?2 WHERE id = ?1";
+
+    // Tokens.
+    TOKEN_BY_ID = concat!("SELECT ", token_cols!(), " FROM tokens WHERE id = ?1");
+    /// The token with this hash and its user, in one read.
+    TOKEN_BY_HASH = concat!(
+        "SELECT t.id, t.user_id, t.name, t.hint, t.scopes, t.patterns, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, ",
+        joined_user_cols!(),
+        " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1"
+    );
+    CREATE_TOKEN = concat!(
+        "INSERT INTO tokens (user_id, name, hash, hint, scopes, patterns, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING ",
+        token_cols!()
+    );
+    LIST_TOKENS = concat!("SELECT ", token_cols!(), " FROM tokens WHERE user_id = ?1 ORDER BY id");
+    REVOKE_TOKEN = "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
+    /// At most once a minute per token.
+    TOUCH_TOKEN = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - 60)";
+
+    // Crates and versions.
+    CRATE_BY_ID = concat!("SELECT ", crate_cols!(), " FROM crates WHERE id = ?1");
+    CRATE_BY_CANON = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon = ?1");
+    /// `?1`: a JSON list of canonical names.
+    CRATES_BY_CANONS = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon IN (SELECT value FROM json_each(?1))");
+    ALL_CRATES = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY id");
+    CRATE_REV = "SELECT rev FROM crates WHERE id = ?1";
+    VERSION = concat!("SELECT ", version_cols!(), " FROM versions WHERE crate_id = ?1 AND num_no_build = ?2");
+    VERSION_BY_CKSUM = concat!("SELECT ", version_cols!(), " FROM versions WHERE crate_id = ?1 AND cksum = ?2");
+    VERSIONS_OF_CRATE = concat!("SELECT ", version_cols!(), " FROM versions WHERE crate_id = ?1 ORDER BY id");
+
+    // Publish: one batch. The crate is created if new; the publisher
+    // becomes the first owner of a crate with no owners and no versions
+    // (the one this batch created); the version goes in only when the name
+    // matches exactly and the publisher owns the crate or is an admin. A
+    // duplicate version violates UNIQUE(crate_id, num_no_build) and rolls
+    // the batch back. The insert trigger bumps `rev` and writes the audit row.
+    /// `?1` name, `?2` canonical name, `?3` now.
+    PUBLISH_CREATE_CRATE = "INSERT INTO crates (name, canon, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT(canon) DO NOTHING";
+    /// `?1` canonical name, `?2` name, `?3` publisher, `?4` now.
+    PUBLISH_FIRST_OWNER = "INSERT INTO owners (crate_id, user_id, added_at, added_by) SELECT c.id, ?3, ?4, ?3 FROM crates c \
+         WHERE c.canon = ?1 AND c.name = ?2 \
+           AND NOT EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = c.id) \
+           AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.crate_id = c.id)";
+    PUBLISH_VERSION = "INSERT INTO versions (crate_id, num, num_no_build, cksum, yanked, pubtime, entry, size, description, license, homepage, documentation, repository, keywords, categories, readme, links, rust_version, published_by, readme_html) \
+         SELECT c.id, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?21 FROM crates c \
+         WHERE c.canon = ?1 AND c.name = ?2 AND (?20 = 1 OR EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = c.id AND o.user_id = ?19))";
+    /// The same-registry dependencies (`?6`, a JSON list of
+    /// `[canonical name, kind]`) of the version this batch inserted: the
+    /// crate's newest, with this number, checksum, time and publisher.
+    PUBLISH_DEPENDENCIES = "INSERT INTO dependencies (version_id, crate_id, dep_canon, kind) \
+         SELECT v.id, v.crate_id, json_extract(d.value, '$[0]'), json_extract(d.value, '$[1]') \
+         FROM crates c JOIN versions v ON v.crate_id = c.id, json_each(?6) d \
+         WHERE c.canon = ?1 AND v.num_no_build = ?2 AND v.cksum = ?3 AND v.pubtime = ?4 AND v.published_by = ?5 \
+           AND v.id = (SELECT max(id) FROM versions WHERE crate_id = c.id)";
+
+    // Yank: one batch, the audit row and `changed_at` only when `yanked`
+    // changes (`?1` version, `?2` yanked, `?3` actor, `?4` now).
+    YANK_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?4, ?3, CASE WHEN ?2 = 1 THEN 'yank' ELSE 'unyank' END, crate_id, num FROM versions WHERE id = ?1 AND yanked != ?2";
+    /// `?3` now.
+    YANK_CHANGED_AT = "UPDATE crates SET changed_at = ?3 \
+         WHERE id = (SELECT crate_id FROM versions WHERE id = ?1 AND yanked != ?2)";
+    /// The trigger bumps the crate's `rev` (`?1` version, `?2` yanked).
+    SET_YANKED = "UPDATE versions SET yanked = ?2 WHERE id = ?1 AND yanked != ?2";
+
+    // The index render and its repair.
+    MARK_INDEXED = "UPDATE crates SET indexed_rev = ?2, max_version = ?3 WHERE id = ?1 AND indexed_rev <= ?2";
+    /// Crates with an unfinished render or an index change at or after
+    /// `?1`: two index range scans (the partial index of unfinished renders
+    /// and `changed_at`).
+    REPAIR_CHANGED = concat!(
+        "SELECT ", crate_cols!(),
+        " FROM crates WHERE id IN (SELECT id FROM crates WHERE rev != indexed_rev UNION SELECT id FROM crates WHERE changed_at >= ?1) ORDER BY id LIMIT ?2"
+    );
+    REPAIR_SWEEP = concat!("SELECT ", crate_cols!(), " FROM crates WHERE id > ?1 ORDER BY id LIMIT ?2");
+    REPAIR_STATE = "SELECT last_run, crate_cursor, kv_cursor FROM repair_state WHERE id = 1";
+    PUT_REPAIR_STATE = "INSERT INTO repair_state (id, last_run, crate_cursor, kv_cursor) VALUES (1, ?1, ?2, ?3) \
+         ON CONFLICT(id) DO UPDATE SET last_run = ?1, crate_cursor = ?2, kv_cursor = ?3";
+
+    // Owners. Adding and removing are one batch each: the audit rows (one
+    // per owner actually added or removed) and the change, so neither
+    // exists without the other. `?1` crate, `?2` JSON list of user ids,
+    // `?3` actor, `?4` now.
+    OWNERS = "SELECT u.id, u.login, u.name, u.is_admin, u.disabled, u.created_at FROM users u JOIN owners o ON o.user_id = u.id \
+         WHERE o.crate_id = ?1 ORDER BY o.added_at, u.id";
+    IS_OWNER = "SELECT COUNT(*) AS n FROM owners WHERE crate_id = ?1 AND user_id = ?2";
+    ADD_OWNERS_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?4, ?3, 'owner-add', ?1, CAST(j.value AS TEXT) FROM (SELECT DISTINCT value FROM json_each(?2)) j \
+         WHERE NOT EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = ?1 AND o.user_id = j.value)";
+    ADD_OWNERS = "INSERT INTO owners (crate_id, user_id, added_at, added_by) \
+         SELECT ?1, j.value, ?4, ?3 FROM (SELECT DISTINCT value FROM json_each(?2)) j WHERE true ON CONFLICT DO NOTHING";
+    REMOVE_OWNERS_AUDIT = concat!(
+        "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?4, ?3, 'owner-remove', ?1, CAST(o.user_id AS TEXT) FROM owners o \
+         WHERE o.crate_id = ?1 AND o.user_id IN (SELECT value FROM json_each(?2)) AND ",
+        removal_allowed!()
+    );
+    /// `?1` crate, `?2` JSON list of user ids.
+    REMOVE_OWNERS = concat!(
+        "DELETE FROM owners WHERE crate_id = ?1 AND user_id IN (SELECT value FROM json_each(?2)) AND ",
+        removal_allowed!()
+    );
+    /// Owners outside the list (`?2`) after the removal.
+    OTHER_OWNERS = "SELECT COUNT(*) AS n FROM owners WHERE crate_id = ?1 AND user_id NOT IN (SELECT value FROM json_each(?2))";
+
+    // Pages and search.
+    LIST_CRATES_UPDATED = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY updated_at DESC, id DESC LIMIT ?1 OFFSET ?2");
+    LIST_CRATES_NAME = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY canon LIMIT ?1 OFFSET ?2");
+    COUNT_CRATES = "SELECT COUNT(*) AS n FROM crates";
+    VERSIONS_PAGE = "SELECT num, pubtime, yanked, rust_version FROM versions WHERE crate_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3";
+    COUNT_VERSIONS = "SELECT COUNT(*) AS n FROM versions WHERE crate_id = ?1";
+    VERSION_DETAIL = "SELECT num, pubtime, yanked, cksum, size, entry, description, license, homepage, documentation, repository, keywords, categories, readme_html \
+         FROM versions WHERE crate_id = ?1 AND num = ?2";
+    DEPENDENTS = "SELECT c.id, c.name, c.canon, c.created_at, c.updated_at, c.rev, c.indexed_rev, c.max_version, c.description, c.keywords \
+         FROM crates c WHERE c.id IN (SELECT crate_id FROM dependencies WHERE dep_canon = ?1) ORDER BY c.canon LIMIT ?2 OFFSET ?3";
+    COUNT_DEPENDENTS = "SELECT COUNT(DISTINCT crate_id) AS n FROM dependencies WHERE dep_canon = ?1";
+    /// A page of search hits: exact name, then prefix, then the rest, by
+    /// canonical name (`?6` limit, `?7` offset).
+    SEARCH = concat!(
+        "SELECT ", crate_cols!(), " FROM crates WHERE ",
+        search_where!(),
+        " ORDER BY CASE WHEN canon = ?1 THEN 0 WHEN substr(canon, 1, length(?1)) = ?1 THEN 1 ELSE 2 END, canon \
+         LIMIT ?6 OFFSET ?7"
+    );
+    /// How many crates the caller may read match (`?1`-`?5` as `SEARCH`).
+    SEARCH_COUNT = concat!("SELECT COUNT(*) AS n FROM crates WHERE ", search_where!());
+
+    // Web sign-in.
+    PASSWORD_HASH = "SELECT password_hash FROM users WHERE id = ?1";
+    SET_PASSWORD = "UPDATE users SET password_hash = ?2 WHERE id = ?1";
+    /// Opens a session only while the user is enabled and their password
+    /// hash is still the one the caller checked (`?6`), in the same
+    /// statement: a sign-in that raced a password change opens nothing.
+    CREATE_SESSION = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+         (SELECT 1 FROM users WHERE id = ?2 AND disabled = 0 AND password_hash = ?6)";
+    /// The session and its user, in one read.
+    SESSION = concat!(
+        "SELECT s.user_id, s.csrf, s.created_at, s.expires_at, ",
+        joined_user_cols!(),
+        " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1"
+    );
+    DELETE_SESSION = "DELETE FROM sessions WHERE id_hash = ?1";
+    DELETE_USER_SESSIONS = "DELETE FROM sessions WHERE user_id = ?1";
+    /// The `user_links_one_live` trigger ends the user's other unused links.
+    INSERT_LINK = "INSERT INTO user_links (hash, user_id, purpose, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    CONSUME_LINK = "UPDATE user_links SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING user_id, purpose";
+    /// `AttemptRule::next` as one atomic upsert: `?1` key, `?2` now, `?3`
+    /// max, `?4` window, `?5` lockout. Every expression reads the row as it
+    /// was before this statement, so concurrent attempts each get their
+    /// own count.
+    COUNT_ATTEMPT = concat!(
+        "INSERT INTO sign_in_failures (login, failures, first_at, locked_until) \
+         VALUES (?1, 1, ?2, CASE WHEN 1 > ?3 THEN ?2 + ?5 END) \
+         ON CONFLICT(login) DO UPDATE SET \
+           failures = CASE WHEN ",
+        attempt_restarts!(),
+        " THEN 1 ELSE failures + 1 END, \
+           first_at = CASE WHEN ",
+        attempt_restarts!(),
+        " THEN ?2 ELSE first_at END, \
+           locked_until = CASE WHEN ",
+        attempt_restarts!(),
+        " THEN (CASE WHEN 1 > ?3 THEN ?2 + ?5 END) \
+             WHEN locked_until IS NOT NULL THEN locked_until \
+             WHEN failures + 1 > ?3 THEN ?2 + ?5 END \
+         RETURNING failures, first_at, locked_until"
+    );
+    /// Takes back one counted attempt (`?1` key).
+    REFUND_ATTEMPT = "UPDATE sign_in_failures SET failures = max(failures - 1, 0) WHERE login = ?1";
+    CLEAR_FAILURES = "DELETE FROM sign_in_failures WHERE login = ?1";
+    /// Deletes up to `?3` counters whose window and lock have ended (`?1`
+    /// now, `?2` window), one row returned per deletion.
+    PRUNE_ATTEMPTS = "DELETE FROM sign_in_failures WHERE login IN \
+         (SELECT login FROM sign_in_failures \
+          WHERE CASE WHEN locked_until IS NOT NULL THEN locked_until <= ?1 ELSE ?1 - first_at >= ?2 END \
+          LIMIT ?3) RETURNING 1 AS n";
+}
