@@ -210,6 +210,30 @@ fn publish_then_index_download_search_read_your_writes() {
     );
     assert_eq!(h.get("/dl/Acme-Core/1.2.0/../../x", Some(&t)).status, 404);
 
+    // A blob without metadata (restored from a backup) is served only for
+    // the crate and version the database has with that checksum.
+    h.app
+        .store
+        .r2
+        .forget_meta(&edge_registry::store::blob_key(&sha256_hex(&tarball)));
+    let dl = h.get(
+        &format!("/dl/acme_core/1.2.0/{}", sha256_hex(&tarball)),
+        Some(&t),
+    );
+    assert_eq!(dl.status, 200);
+    assert_eq!(dl.body, tarball);
+    for (name, vers) in [("Acme-Core", "1.2.1"), ("other", "1.2.0")] {
+        let r = h.get(
+            &format!("/dl/{name}/{vers}/{}", sha256_hex(&tarball)),
+            Some(&t),
+        );
+        assert_eq!(r.status, 404, "{name}@{vers}");
+        assert_eq!(
+            r.detail(),
+            format!("no download for crate `{name}` version `{vers}`")
+        );
+    }
+
     // Search finds it by name and description.
     let s = h.get("/api/v1/crates?q=acme&per_page=5", Some(&t)).json();
     assert_eq!(s["meta"]["total"], 1);

@@ -114,6 +114,28 @@ fn sign_in_gives_an_httponly_session_and_the_same_answer_for_every_wrong_guess()
 }
 
 #[test]
+fn sign_out_ends_this_session_only_and_the_cookie_stops_working() {
+    let h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    let mut one = Browser::new(&h);
+    let mut two = Browser::new(&h);
+    assert_eq!(one.login("alice", "alice password").status, 200);
+    assert_eq!(two.login("alice", "alice password").status, 200);
+    let old = one.cookie.clone().unwrap();
+    let csrf = one.csrf.clone();
+    let r = one.call("POST", "/web/api/logout", Some(json!({})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The old cookie, even replayed with its CSRF token, is signed out.
+    one.cookie = Some(old);
+    one.csrf = csrf;
+    let r = one.call("GET", "/web/api/session", None);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.detail(), "not signed in");
+    // The other session is untouched.
+    assert_eq!(two.call("GET", "/web/api/session", None).status, 200);
+}
+
+#[test]
 fn repeated_failures_lock_the_login_whether_or_not_it_exists() {
     let mut h = Harness::new();
     user_with_password(&h, "alice", false, "alice password");

@@ -33,6 +33,32 @@ pub fn executed() -> BTreeSet<&'static str> {
     EXECUTED.lock().map(|s| s.clone()).unwrap_or_default()
 }
 
+/// Where each test process appends the names of the `sql::ALL`
+/// statements it runs, one per line, when set (`scripts/test`; checked by
+/// `tests/sql_coverage.rs`).
+pub const COVERAGE_DIR_VAR: &str = "SQL_COVERAGE_DIR";
+
+/// Records a statement's first run in this process.
+fn record(sql: &'static str) {
+    let first = EXECUTED.lock().is_ok_and(|mut seen| seen.insert(sql));
+    if !first {
+        return;
+    }
+    let Some(dir) = std::env::var_os(COVERAGE_DIR_VAR) else {
+        return;
+    };
+    let Some((name, _)) = super::sql::ALL.iter().find(|(_, s)| *s == sql) else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(std::process::id().to_string());
+    let line = format!("{name}\n");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
 /// A SQLite database behind the executor seam.
 pub struct SqliteExec {
     conn: Mutex<Connection>,
@@ -121,9 +147,7 @@ impl ToSql for Value {
 }
 
 fn run_one(conn: &Connection, stmt: &Stmt) -> StoreResult<Outcome> {
-    if let Ok(mut seen) = EXECUTED.lock() {
-        seen.insert(stmt.sql);
-    }
+    record(stmt.sql);
     let err = |e: rusqlite::Error| StoreError(format!("SQLite `{}`: {e}", stmt.sql));
     let mut st = conn.prepare_cached(stmt.sql).map_err(err)?;
     if st.parameter_count() != stmt.args.len() {
