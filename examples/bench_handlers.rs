@@ -39,7 +39,6 @@ fn app_and_token() -> (App<NativeStore>, TokenCache, String) {
                 patterns: "",
                 expires_at: None,
             },
-            &[7; 20],
             NOW,
         )
         .await

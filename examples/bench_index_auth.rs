@@ -26,7 +26,7 @@ fn main() {
         Config::default(),
     );
     let cache = TokenCache::new();
-    let token = |name: &str, scopes: Scopes, patterns: &str, seed: u8| {
+    let token = |name: &str, scopes: Scopes, patterns: &str| {
         block_on(async {
             let u = ensure_user(&app.store.db, "bench", true, NOW)
                 .await
@@ -40,7 +40,6 @@ fn main() {
                     patterns,
                     expires_at: Some(NOW + 86_400),
                 },
-                &[seed; 20],
                 NOW,
             )
             .await
@@ -48,13 +47,12 @@ fn main() {
             .0
         })
     };
-    let full = token("full", Scopes::all(), "", 1);
-    let read_only = token("read", Scopes::from_list(&[Scope::Read]), "", 2);
+    let full = token("full", Scopes::all(), "");
+    let read_only = token("read", Scopes::from_list(&[Scope::Read]), "");
     let patterned = token(
         "patterns",
         Scopes::from_list(&[Scope::Read]),
         "alpha-*, beta-*, gamma, delta-*, serde*",
-        3,
     );
 
     // A crate with 20 versions, published through the router.

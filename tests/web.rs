@@ -136,6 +136,52 @@ fn sign_out_ends_this_session_only_and_the_cookie_stops_working() {
 }
 
 #[test]
+fn token_expiry_is_one_rule_for_the_web_api_and_the_service() {
+    use edge_registry::service::tokens::{self, TokenRequest};
+    let h = Harness::new();
+    user_with_password(&h, "alice", false, "alice password");
+    let mut b = Browser::new(&h);
+    assert_eq!(b.login("alice", "alice password").status, 200);
+    for days in [0, -1, 3651] {
+        let r = b.call(
+            "POST",
+            "/web/api/tokens",
+            Some(json!({"name": "x", "scopes": ["read"], "expires_days": days})),
+        );
+        assert_eq!(r.status, 400, "{days}");
+        assert_eq!(r.detail(), "the expiry must be 1 to 3650 days");
+    }
+    let listed = b.call("GET", "/web/api/tokens", None).json();
+    assert_eq!(
+        listed["tokens"].as_array().unwrap().len(),
+        0,
+        "nothing stored"
+    );
+    let r = b.call(
+        "POST",
+        "/web/api/tokens",
+        Some(json!({"name": "x", "scopes": ["read"], "expires_days": 3650})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The service refuses the same range given as a time, whoever calls it.
+    let req = |expires_at| TokenRequest {
+        name: "x",
+        scopes: edge_registry::auth::Scopes::all(),
+        patterns: "",
+        expires_at,
+    };
+    for at in [NOW, NOW - 1, NOW + 3650 * 86_400 + 1] {
+        let e = tokens::check(&req(Some(at)), NOW).unwrap_err();
+        assert_eq!(e.detail(), "the expiry must be 1 to 3650 days");
+    }
+    assert!(tokens::check(&req(Some(NOW + 3650 * 86_400)), NOW).is_ok());
+    assert_eq!(
+        tokens::expiry_in_days(Some(2), NOW).unwrap(),
+        Some(NOW + 2 * 86_400)
+    );
+}
+
+#[test]
 fn repeated_failures_lock_the_login_whether_or_not_it_exists() {
     let mut h = Harness::new();
     user_with_password(&h, "alice", false, "alice password");

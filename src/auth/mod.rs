@@ -48,20 +48,44 @@ impl ReadFilter {
     }
 }
 
-/// Who a request acts as, from a valid token.
+/// Who a request acts as: a user, through a valid token (its scopes and
+/// crate patterns) or a web session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: i64,
     pub login: String,
     pub is_admin: bool,
-    pub token_id: i64,
+    /// How the request proved it is this user.
+    pub via: Via,
     pub scopes: Scopes,
     /// Empty means every crate.
     /// Shared, so the cached principal is cheap to hand out per request.
     pub patterns: std::sync::Arc<[CratePattern]>,
 }
 
+/// What a request authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An API token (its id).
+    Token(i64),
+    /// A signed-in web session (the pages), which may do whatever its user
+    /// may: every scope, every crate.
+    Session,
+}
+
 impl Principal {
+    /// A signed-in user acting through the web app.
+    pub fn session(user: &crate::store::User) -> Self {
+        Principal {
+            user_id: user.id,
+            login: user.login.clone(),
+            is_admin: user.is_admin,
+            via: Via::Session,
+            scopes: Scopes::all(),
+            patterns: Vec::new().into(),
+        }
+    }
+
     /// The crates this token may read.
     pub fn read_filter(&self) -> ReadFilter {
         if self.patterns.is_empty() {

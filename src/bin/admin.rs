@@ -35,12 +35,11 @@ mod cli {
     use std::process::Command;
 
     use edge_registry::auth::Scopes;
-    use edge_registry::auth::scopes::parse_patterns;
     use edge_registry::auth::token::{hash_token, new_token, token_hint};
     use edge_registry::protocol::names::{canonical, index_path};
     use edge_registry::protocol::time::format_utc;
     use edge_registry::service::index::render_versions;
-    use edge_registry::service::tokens::validate_login;
+    use edge_registry::service::tokens::{self, validate_login};
     use edge_registry::store::VersionRecord;
     use edge_registry::store::sql::{self, admin as asql};
     use serde_json::Value;
@@ -390,25 +389,27 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             None => Scopes::all(),
         };
         let patterns = option(&mut args, "--crates")?.unwrap_or_default();
-        let patterns = parse_patterns(&patterns)?;
-        let expires = match option(&mut args, "--expires-days")? {
-            Some(d) => {
-                let days: i64 = d
-                    .parse()
-                    .map_err(|_| "--expires-days needs a number of days")?;
-                if days < 1 {
-                    return Err("--expires-days must be at least 1".into());
-                }
-                Some(now() + days * 86_400)
-            }
+        let days = match option(&mut args, "--expires-days")? {
+            Some(d) => Some(
+                d.parse::<i64>()
+                    .map_err(|_| "--expires-days needs a number of days")?,
+            ),
             None => None,
         };
         let [login] = args.as_slice() else {
             return Err(USAGE.into());
         };
-        if name.trim().is_empty() || name.len() > 100 {
-            return Err("the token name must be 1 to 100 characters".into());
-        }
+        // The service's rules for every token (name, patterns, expiry).
+        let expires = tokens::expiry_in_days(days, now()).map_err(|e| e.detail())?;
+        let request = tokens::TokenRequest {
+            name: &name,
+            scopes,
+            patterns: &patterns,
+            expires_at: expires,
+        };
+        let patterns = tokens::check(&request, now()).map_err(|e| e.detail())?;
+        let name = request.name.trim().to_string();
+        let scopes = request.scopes;
         let (token, pattern_text) = issue_token(t, login, &name, &scopes, &patterns, expires)?;
         println!(
             "created token `{name}` for `{login}`; scopes: {}; crates: {}; expires: {}",

@@ -23,11 +23,7 @@ pub const LINK_SECS: i64 = 7 * 86_400;
 /// The one message for every wrong login or password.
 pub const WRONG: &str = "wrong login or password";
 
-fn random<const N: usize>() -> Result<[u8; N], AppError> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-    Ok(b)
-}
+use super::random;
 
 /// A new session: the cookie value (secret, shown to the browser once) and
 /// what is stored.

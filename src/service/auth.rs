@@ -88,7 +88,7 @@ pub fn principal_of(t: &TokenRecord, u: &User, now: i64) -> Result<Principal, St
         user_id: u.id,
         login: u.login.clone(),
         is_admin: u.is_admin,
-        token_id: t.id,
+        via: crate::auth::Via::Token(t.id),
         scopes,
         patterns: patterns.into(),
     })

@@ -90,6 +90,15 @@ impl Config {
     }
 }
 
+/// Random bytes for secrets (tokens, session cookies, one-time links):
+/// the one source the use-cases draw from.
+pub fn random<const N: usize>() -> Result<[u8; N], crate::error::AppError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| crate::error::AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
 /// The app: its stores and settings.
 pub struct App<S> {
     pub store: S,

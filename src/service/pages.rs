@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::yank::set_yanked;
 use super::{App, Stores};
-use crate::auth::{Principal, ReadFilter, Scopes};
+use crate::auth::{Principal, ReadFilter};
 use crate::error::AppError;
 use crate::protocol::index::IndexLine;
 use crate::protocol::names::canonical;
@@ -242,13 +242,5 @@ pub async fn yank<S: Stores>(
     yanked: bool,
     now: i64,
 ) -> Result<(), AppError> {
-    let p = Principal {
-        user_id: who.id,
-        login: who.login.clone(),
-        is_admin: who.is_admin,
-        token_id: 0,
-        scopes: Scopes::all(),
-        patterns: Vec::new().into(),
-    };
-    set_yanked(app, &p, name, num, yanked, now).await
+    set_yanked(app, &Principal::session(who), name, num, yanked, now).await
 }

@@ -1,6 +1,9 @@
 //! Users and tokens: creating users, issuing tokens (shown once, stored
-//! hashed), listing and revoking them.
+//! hashed), listing and revoking them. The one home of the token rules
+//! (name, scopes, crate patterns, expiry, who may revoke) that the web API
+//! and `scripts/admin` both call.
 
+use crate::auth::CratePattern;
 use crate::auth::Scopes;
 use crate::auth::scopes::parse_patterns;
 use crate::auth::token::{hash_token, new_token, token_hint};
@@ -34,7 +37,60 @@ pub struct TokenRequest<'a> {
     pub name: &'a str,
     pub scopes: Scopes,
     pub patterns: &'a str,
+    /// When it stops working: in the future, at most `MAX_EXPIRY_DAYS`
+    /// from now (`expiry_in_days` makes one from a number of days).
     pub expires_at: Option<i64>,
+}
+
+/// The longest a token may be valid.
+pub const MAX_EXPIRY_DAYS: i64 = 3650;
+
+fn expiry_error() -> AppError {
+    AppError::BadRequest(format!("the expiry must be 1 to {MAX_EXPIRY_DAYS} days"))
+}
+
+/// The expiry time of a token valid for `days` days from `now`.
+pub fn expiry_in_days(days: Option<i64>, now: i64) -> Result<Option<i64>, AppError> {
+    match days {
+        None => Ok(None),
+        Some(d) if (1..=MAX_EXPIRY_DAYS).contains(&d) => Ok(Some(now + d * 86_400)),
+        Some(_) => Err(expiry_error()),
+    }
+}
+
+/// Revokes a token for `who`: their own, or any when they are an
+/// administrator; anyone else's is answered as not found.
+pub async fn revoke<S: TokenStore>(
+    store: &S,
+    who: &User,
+    id: i64,
+    now: i64,
+) -> Result<TokenRecord, AppError> {
+    let not_found = || AppError::NotFound("no such token".into());
+    let t = store.token_by_id(id).await?.ok_or_else(not_found)?;
+    if t.user_id != who.id && !who.is_admin {
+        return Err(not_found());
+    }
+    store.revoke_token(id, now).await?;
+    Ok(t)
+}
+
+/// Checks what would be issued (name, crate patterns, expiry); gives the
+/// parsed patterns.
+pub fn check(req: &TokenRequest<'_>, now: i64) -> Result<Vec<CratePattern>, AppError> {
+    if req.name.trim().is_empty() || req.name.len() > 100 {
+        return Err(AppError::BadRequest(
+            "a token needs a name of 1 to 100 characters".into(),
+        ));
+    }
+    let patterns = parse_patterns(req.patterns).map_err(AppError::BadRequest)?;
+    if req
+        .expires_at
+        .is_some_and(|e| e <= now || e > now + MAX_EXPIRY_DAYS * 86_400)
+    {
+        return Err(expiry_error());
+    }
+    Ok(patterns)
 }
 
 /// Issues a token for a user; returns the secret (to show once) and the
@@ -43,21 +99,10 @@ pub async fn issue<S: TokenStore>(
     store: &S,
     user: &User,
     req: &TokenRequest<'_>,
-    random: &[u8; 20],
     now: i64,
 ) -> Result<(String, TokenRecord), AppError> {
-    if req.name.trim().is_empty() || req.name.len() > 100 {
-        return Err(AppError::BadRequest(
-            "a token needs a name of 1 to 100 characters".into(),
-        ));
-    }
-    let patterns = parse_patterns(req.patterns).map_err(AppError::BadRequest)?;
-    if req.expires_at.is_some_and(|e| e <= now) {
-        return Err(AppError::BadRequest(
-            "the expiry must be in the future".into(),
-        ));
-    }
-    let token = new_token(random);
+    let patterns = check(req, now)?;
+    let token = new_token(&super::random::<20>()?);
     let rec = store
         .create_token(&NewToken {
             user_id: user.id,

@@ -15,7 +15,7 @@ use crate::protocol::time::format_utc;
 use crate::service::accounts::{self, NewSession};
 use crate::service::auth::TokenCache;
 use crate::service::pages::{self, Page};
-use crate::service::tokens::{TokenRequest, issue};
+use crate::service::tokens::{self, TokenRequest, issue};
 use crate::service::{App, RequestCtx, Stores};
 use crate::store::{CrateSort, SessionRecord, TokenStore as _, User};
 
@@ -338,25 +338,14 @@ pub async fn api<S: Stores>(
                 return Err(AppError::BadRequest("choose at least one scope".into()));
             }
             let scopes = Scopes::parse(&b.scopes.join(",")).map_err(AppError::BadRequest)?;
-            let expires_at = match b.expires_days {
-                None => None,
-                Some(d) if (1..=3650).contains(&d) => Some(now + d * 86_400),
-                Some(_) => {
-                    return Err(AppError::BadRequest(
-                        "the expiry must be 1 to 3650 days".into(),
-                    ));
-                }
-            };
-            let mut random = [0u8; 20];
-            getrandom::fill(&mut random)
-                .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+            let expires_at = tokens::expiry_in_days(b.expires_days, now)?;
             let req = TokenRequest {
                 name: &b.name,
                 scopes,
                 patterns: &b.crates,
                 expires_at,
             };
-            let (token, rec) = issue(app.store.db(), &user, &req, &random, now).await?;
+            let (token, rec) = issue(app.store.db(), &user, &req, now).await?;
             json(
                 201,
                 &json!({"token": token, "id": rec.id, "name": rec.name}),
@@ -366,15 +355,9 @@ pub async fn api<S: Stores>(
             let id: i64 = id
                 .parse()
                 .map_err(|_| AppError::NotFound("no such token".into()))?;
-            let t = app.store.db().token_by_id(id).await?;
-            match t {
-                Some(t) if t.user_id == user.id || user.is_admin => {
-                    app.store.db().revoke_token(id, now).await?;
-                    cache.clear();
-                    json(200, &json!({"ok": true}))
-                }
-                _ => return Err(AppError::NotFound("no such token".into())),
-            }
+            tokens::revoke(app.store.db(), &user, id, now).await?;
+            cache.clear();
+            json(200, &json!({"ok": true}))
         }
         (Method::GET, ["crates"]) => {
             let q = query(req, "q").unwrap_or_default();

@@ -23,7 +23,6 @@ pub struct Harness {
     pub app: App<NativeStore>,
     pub cache: TokenCache,
     pub now: i64,
-    seed: std::cell::Cell<u8>,
 }
 
 pub struct Resp {
@@ -74,7 +73,6 @@ impl Harness {
             app: App::new(store, config),
             cache: TokenCache::new(),
             now: NOW,
-            seed: std::cell::Cell::new(1),
         }
     }
 
@@ -97,11 +95,6 @@ impl Harness {
         patterns: &str,
         expires_at: Option<i64>,
     ) -> String {
-        let seed = self.seed.get();
-        self.seed.set(seed.wrapping_add(1));
-        let mut random = [seed; 20];
-        random[0] = login.len() as u8;
-        random[1] = login.bytes().next().unwrap_or(0);
         block_on(async {
             let user = ensure_user(&self.app.store.db, login, admin, self.now)
                 .await
@@ -115,7 +108,6 @@ impl Harness {
                     patterns,
                     expires_at,
                 },
-                &random,
                 self.now,
             )
             .await
