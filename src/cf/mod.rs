@@ -41,7 +41,7 @@ pub struct CfStores {
 impl Stores for CfStores {
     type Index = KvIndex;
     type Blobs = R2Blobs;
-    type Db = SqlStore<D1Exec>;
+    type Exec = D1Exec;
     type Kdf = webcrypto::WebCryptoKdf;
     fn kdf(&self) -> &webcrypto::WebCryptoKdf {
         &webcrypto::WebCryptoKdf
@@ -101,6 +101,13 @@ fn config(env: &Env) -> Config {
             .filter(|v| *v > 0)
             .unwrap_or(crate::service::accounts::MAX_CLIENT_FAILURES),
         images: readme_images(env),
+        admin_token_hash: crate::web::admin_api::token_hash(
+            env.secret("ADMIN_TOKEN")
+                .map(|s| s.to_string())
+                .or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
+                .ok()
+                .as_deref(),
+        ),
     }
 }
 

@@ -15,18 +15,21 @@ pub mod yank;
 
 use crate::auth::password::Kdf;
 use crate::protocol::publish::Limits;
-use crate::store::{BlobStore, Db, IndexStore};
+use crate::store::exec::Executor;
+use crate::store::sql::SqlStore;
+use crate::store::{BlobStore, IndexStore};
 
 /// Everything the app stores (the index cache, the blobs and the
-/// database), and the platform's password key derivation.
+/// database: the SQL store over the platform's executor), and the
+/// platform's password key derivation.
 pub trait Stores {
     type Index: IndexStore;
     type Blobs: BlobStore;
-    type Db: Db;
+    type Exec: Executor;
     type Kdf: Kdf;
     fn index(&self) -> &Self::Index;
     fn blobs(&self) -> &Self::Blobs;
-    fn db(&self) -> &Self::Db;
+    fn db(&self) -> &SqlStore<Self::Exec>;
     fn kdf(&self) -> &Self::Kdf;
 }
 
@@ -48,6 +51,9 @@ pub struct Config {
     pub client_sign_in_failures: i64,
     /// Where pages may load images from (`README_IMAGES`).
     pub images: crate::web::respond::Images,
+    /// The SHA-256 of the admin token (the `ADMIN_TOKEN` secret) that
+    /// opens the admin store API; `None` keeps it closed.
+    pub admin_token_hash: Option<String>,
 }
 
 impl Default for Config {
@@ -59,6 +65,7 @@ impl Default for Config {
             registry_name: "private".into(),
             client_sign_in_failures: accounts::MAX_CLIENT_FAILURES,
             images: crate::web::respond::Images::Remote,
+            admin_token_hash: None,
         }
     }
 }

@@ -9,8 +9,10 @@ use serde::de::DeserializeOwned;
 
 use super::{StoreError, StoreResult};
 
-/// A value bound to a statement argument.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A value bound to a statement argument (in JSON: null, a number or a
+/// string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum Value {
     Null,
     Int(i64),
@@ -105,7 +107,7 @@ pub fn json_list<T: serde::Serialize>(items: &[T]) -> StoreResult<Value> {
 pub type Row = serde_json::Map<String, serde_json::Value>;
 
 /// What running one statement gave.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub rows: Vec<Row>,
     /// Rows the statement inserted, updated or deleted.
@@ -128,6 +130,22 @@ impl Outcome {
     pub fn first<T: DeserializeOwned>(self) -> StoreResult<Option<T>> {
         Ok(self.decode::<T>()?.into_iter().next())
     }
+}
+
+/// The statement of `sql::ALL` with this name.
+pub fn statement(name: &str) -> Option<&'static str> {
+    super::sql::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sql)| *sql)
+}
+
+/// The name of a statement of `sql::ALL`.
+pub fn statement_name(sql: &str) -> Option<&'static str> {
+    super::sql::ALL
+        .iter()
+        .find(|(_, s)| *s == sql)
+        .map(|(n, _)| *n)
 }
 
 /// A database that runs statements.

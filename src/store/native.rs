@@ -113,7 +113,7 @@ impl NativeStore {
 impl crate::service::Stores for NativeStore {
     type Index = MemoryKv;
     type Blobs = MemoryR2;
-    type Db = NativeDb;
+    type Exec = Faulty<SqliteExec>;
     type Kdf = crate::auth::password::NativeKdf;
     fn kdf(&self) -> &Self::Kdf {
         &crate::auth::password::NativeKdf

@@ -47,7 +47,7 @@ fn record(sql: &'static str) {
     let Some(dir) = std::env::var_os(COVERAGE_DIR_VAR) else {
         return;
     };
-    let Some((name, _)) = super::sql::ALL.iter().find(|(_, s)| *s == sql) else {
+    let Some(name) = super::exec::statement_name(sql) else {
         return;
     };
     let path = std::path::Path::new(&dir).join(std::process::id().to_string());

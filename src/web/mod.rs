@@ -3,6 +3,7 @@
 //! builds responses. Anything that is not an API or index route is a page
 //! of the web app, served from the files compiled in (`assets`).
 
+pub mod admin_api;
 pub mod assets;
 pub mod respond;
 pub mod ui;
@@ -27,6 +28,8 @@ pub const SMALL_BODY: u64 = 64 * 1024;
 pub fn body_limit<S>(app: &App<S>, method: &Method, path: &str) -> u64 {
     if method == Method::PUT && path == "/api/v1/crates/new" {
         app.config.limits.max_body_bytes()
+    } else if path.starts_with(admin_api::PREFIX) && app.config.admin_token_hash.is_some() {
+        admin_api::MAX_BODY.max(app.config.limits.max_crate_bytes)
     } else {
         SMALL_BODY
     }
@@ -94,6 +97,8 @@ pub async fn handle<S: Stores>(
         api_route(app, cache, &ctx, req).await
     } else if path.starts_with("/dl/") {
         dl_route(app, cache, &ctx, req).await
+    } else if path.starts_with(admin_api::PREFIX) {
+        admin_api::handle(app, req).await.map_err(|e| (e, None))
     } else if path.starts_with("/web/api/") {
         ui::api(
             app,
