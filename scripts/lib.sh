@@ -107,6 +107,28 @@ apply_migrations() {
   (cd "$ROOT" && wrangler d1 migrations apply DB --local --persist-to "$state" >/dev/null)
 }
 
+# admin_env <state-dir>: the file holding the state's local admin token
+# (`ADMIN_TOKEN=...`, mode 0600, made once), for `wrangler dev --env-file`;
+# `scripts/admin` reads the same file to reach the admin API.
+admin_env() {
+  local f="$1/admin.env"
+  if [ ! -f "$f" ]; then
+    mkdir -p "$1"
+    (umask 077; printf 'ADMIN_TOKEN=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > "$f")
+  fi
+  echo "$f"
+}
+
+# migrate_if_needed <state-dir>: applies the migrations unless this exact
+# set was applied to the state already (a wrangler call costs ~1.5 s).
+migrate_if_needed() {
+  local state="$1" stamp="$1/.migrations-applied" want
+  want="$(cd "$ROOT/migrations" && cat ./*.sql | sha256sum | cut -c1-64)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  mkdir -p "$state"
+  apply_migrations "$state" && echo "$want" > "$stamp"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000))
 }
@@ -119,8 +141,10 @@ start_registry() {
   # Started straight from this shell (no subshell), so the PID is wrangler's
   # and, through setsid, its process group.
   pushd "$ROOT" >/dev/null
+  local env_file; env_file="$(admin_env "$state")"
+  echo "http://127.0.0.1:$port" > "$state/dev-url"
   SKIP_BUILD=1 setsid "$ROOT/node_modules/.bin/wrangler" dev --ip 127.0.0.1 --port "$port" \
-    --persist-to "$state" --log-level warn --show-interactive-dev-session=false "$@" > "$state.log" 2>&1 &
+    --persist-to "$state" --env-file "$env_file" --log-level warn --show-interactive-dev-session=false "$@" > "$state.log" 2>&1 &
   REGISTRY_PID=$!
   popd >/dev/null
   for _ in $(seq 1 300); do

@@ -73,10 +73,12 @@ case "$*" in
   *"r2 bucket create"*) echo "Created bucket 'edge-registry-crates'" ;;
   *"d1 create"*) printf '✅ Successfully created DB\n{{\n  "d1_databases": [\n    {{ "binding": "DB", "database_name": "edge-registry", "database_id": "11111111-2222-3333-4444-555555555555" }}\n  ]\n}}\n' ;;
   *"d1 migrations apply DB --remote"*) echo "migrations applied" ;;
+  *"secret put ADMIN_TOKEN"*) cat > {secret} ;;
   *) echo "unexpected: $*" >&2; exit 1 ;;
 esac
 "#,
-            calls = calls.display()
+            calls = calls.display(),
+            secret = dir.join("secret.txt").display()
         ),
     )
     .unwrap();
@@ -86,6 +88,7 @@ esac
             .args(args)
             .env("WRANGLER", &stub)
             .env("WRANGLER_TOML", &conf)
+            .env("ADMIN_TOKEN_FILE", dir.join("admin-token"))
             .env_remove("PUBLIC_URL")
             .output()
             .unwrap()
@@ -113,13 +116,32 @@ esac
     );
     let log = std::fs::read_to_string(&calls).unwrap();
     assert!(log.contains("d1 migrations apply DB --remote"), "{log}");
+    // The admin token: set as the Worker secret through stdin, kept in a
+    // 0600 file, never on a command line.
+    let kept = std::fs::read_to_string(dir.join("admin-token")).unwrap();
+    let kept = kept.trim();
+    assert_eq!(kept.len(), 64, "{kept}");
+    assert!(kept.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("secret.txt")).unwrap(),
+        kept
+    );
+    assert!(!log.contains(kept), "{log}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("admin-token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     // Running it again reuses the recorded ids.
     std::fs::remove_file(&calls).unwrap();
     let out = run();
     assert!(out.status.success());
     let log = std::fs::read_to_string(&calls).unwrap();
     assert!(
-        !log.contains("kv namespace create") && !log.contains("d1 create"),
+        !log.contains("kv namespace create")
+            && !log.contains("d1 create")
+            && !log.contains("secret put"),
         "{log}"
     );
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), toml);

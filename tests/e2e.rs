@@ -118,11 +118,27 @@ fn spawn_registry(state: &Path) -> String {
         .status()
         .expect("wrangler runs");
     assert!(st.success(), "migrations apply failed");
+    let base = format!("http://127.0.0.1:{port}");
+    // The state's admin token and URL, as scripts/admin finds them.
+    let env_file = state.join("admin.env");
+    if !env_file.exists() {
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random).unwrap();
+        std::fs::write(
+            &env_file,
+            format!(
+                "ADMIN_TOKEN={}\n",
+                edge_registry::protocol::index::to_hex(&random)
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(state.join("dev-url"), &base).unwrap();
     let log = state.with_extension("log");
     // wrangler runs in its own process group, watched by a shell that
     // ends the group when this test process exits (even on panic).
     let script = format!(
-        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --log-level warn --show-interactive-dev-session=false --test-scheduled > \"$LOG\" 2>&1 & W=$!; \
+        "\"$WRANGLER\" dev --ip 127.0.0.1 --port {port} --persist-to \"$STATE\" --env-file \"$STATE/admin.env\" --log-level warn --show-interactive-dev-session=false --test-scheduled > \"$LOG\" 2>&1 & W=$!; \
          while kill -0 \"$TEST_PID\" 2>/dev/null && kill -0 $W 2>/dev/null; do sleep 1; done; kill -TERM -- -$$"
     );
     // Never waited on: the watcher outlives nothing but this process.
@@ -141,7 +157,6 @@ fn spawn_registry(state: &Path) -> String {
         .stdin(Stdio::null())
         .spawn()
         .expect("wrangler dev starts");
-    let base = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
     loop {
         let (status, _, _) = curl(&[&format!("{base}/index/config.json")]);

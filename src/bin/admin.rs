@@ -31,20 +31,22 @@ mod archive;
 mod scratch;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "admin/connect.rs"]
+mod connect;
+
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "admin/commands.rs"]
+mod commands;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::process::Command;
 
     use edge_registry::auth::Scopes;
-    use edge_registry::auth::token::{hash_token, new_token, token_hint};
-    use edge_registry::protocol::names::{canonical, index_path};
-    use edge_registry::protocol::time::format_utc;
-    use edge_registry::service::index::render_versions;
-    use edge_registry::service::tokens::{self, validate_login};
-    use edge_registry::store::VersionRecord;
-    use edge_registry::store::sql::{self, admin as asql};
     use serde_json::Value;
 
     use crate::archive;
+    use crate::commands::{self, Registry};
     use crate::scratch::{self, ScratchDir};
 
     const USAGE: &str = "usage: scripts/admin [--remote] <command>
@@ -254,132 +256,58 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         };
         let words: Vec<&str> = args.iter().map(String::as_str).collect();
         match words.as_slice() {
-            ["user", "add", ..] => user_add(&t, args[2..].to_vec()),
-            ["user", "link", ..] => user_link(&t, args[2..].to_vec()),
+            ["user", "add", ..] => {
+                let mut a = args[2..].to_vec();
+                let admin = flag(&mut a, "--admin");
+                let url = option(&mut a, "--url")?;
+                let [login] = a.as_slice() else {
+                    return Err(USAGE.into());
+                };
+                commands::user_add(&registry(&t, url)?, login, admin)
+            }
+            ["user", "link", ..] => {
+                let mut a = args[2..].to_vec();
+                let url = option(&mut a, "--url")?;
+                let [login] = a.as_slice() else {
+                    return Err(USAGE.into());
+                };
+                commands::user_link(&registry(&t, url)?, login)
+            }
             ["token", "create", ..] => token_create(&t, args[2..].to_vec()),
-            ["token", "list", login] => token_list(&t, login),
-            ["token", "revoke", id] => token_revoke(&t, id),
+            ["token", "list", login] => commands::token_list(&registry(&t, None)?, login),
+            ["token", "revoke", id] => commands::token_revoke(&registry(&t, None)?, id),
             ["backup", file] => backup(&t, file),
             ["restore", file] => restore(&t, file, false),
             ["restore", file, "--force"] | ["restore", "--force", file] => restore(&t, file, true),
             ["verify"] => verify(&t, false),
             ["verify", "--deep"] => verify(&t, true),
             ["import", ..] => import_cmd(&t, args[1..].to_vec()),
-            ["reindex"] => reindex(&t, None),
-            ["reindex", name] => reindex(&t, Some(name)),
+            ["reindex"] => commands::reindex(&registry(&t, None)?, None),
+            ["reindex", name] => commands::reindex(&registry(&t, None)?, Some(name)),
             _ => Err(USAGE.into()),
         }
     }
 
-    /// Finds or creates a user; returns (id, created).
-    fn ensure_user(t: &Target, login: &str, admin: bool) -> Result<(i64, bool), String> {
-        validate_login(login).map_err(|e| e.detail())?;
-        let rows = t.d1(asql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
-        if let Some(id) = rows.first().and_then(|r| i(r, "id")) {
-            return Ok((id, false));
-        }
-        t.d1(
-            asql::INSERT_USER,
-            &[
-                Lit::Text(login),
-                Lit::Int(i64::from(admin)),
-                Lit::Int(now()),
-            ],
-        )?;
-        let rows = t.d1(asql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
-        let id = rows
-            .first()
-            .and_then(|r| i(r, "id"))
-            .ok_or("the user could not be created")?;
-        Ok((id, true))
-    }
-
-    /// The registry's public address, for links.
-    fn base_url(t: &Target, url: Option<String>) -> String {
-        if let Some(u) = url.or_else(|| std::env::var("REGISTRY_URL").ok()) {
-            return u.trim_end_matches('/').to_string();
-        }
-        if t.remote {
-            let conf =
-                std::fs::read_to_string(format!("{}/wrangler.toml", t.root)).unwrap_or_default();
-            if let Some(v) = conf
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("PUBLIC_URL"))
-                .and_then(|l| l.split('"').nth(1))
-                .filter(|v| !v.is_empty())
-            {
-                return v.trim_end_matches('/').to_string();
-            }
-            return "https://<your registry>".into();
-        }
-        format!(
-            "http://127.0.0.1:{}",
-            std::env::var("PORT").unwrap_or_else(|_| "8787".into())
-        )
-    }
-
-    /// Prints a one-time link that sets the user's password and signs in.
-    fn print_link(
-        t: &Target,
-        user_id: i64,
-        login: &str,
-        url: Option<String>,
-    ) -> Result<(), String> {
-        let mut random = [0u8; 24];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
-        let secret = edge_registry::protocol::index::to_hex(&random);
-        let expires = now() + 7 * 86_400;
-        t.d1(
-            sql::INSERT_LINK,
-            &[
-                Lit::Text(&hash_token(&secret)),
-                Lit::Int(user_id),
-                Lit::Text("password"),
-                Lit::Null,
-                Lit::Int(now()),
-                Lit::Int(expires),
-            ],
-        )?;
-        println!(
-            "One-time link for `{login}` to set a password and sign in (valid until {}):",
-            format_utc(expires)
-        );
-        println!("{}/set-password#secret={secret}", base_url(t, url));
-        Ok(())
-    }
-
-    fn user_add(t: &Target, mut args: Vec<String>) -> Result<(), String> {
-        let admin = flag(&mut args, "--admin");
-        let url = option(&mut args, "--url")?;
-        let [login] = args.as_slice() else {
-            return Err(USAGE.into());
-        };
-        let (id, created) = ensure_user(t, login, admin)?;
-        if !created && admin {
-            t.d1(asql::MAKE_ADMIN, &[Lit::Int(id)])?;
-        }
-        let role = if admin { "administrator" } else { "user" };
-        if created {
-            println!("created {role} `{login}` (id {id})");
-        } else if admin {
-            println!("`{login}` (id {id}) exists and is now an administrator");
+    /// The registry the command acts on, through its admin API; one-time
+    /// links point at `link_url` when given.
+    fn registry(t: &Target, link_url: Option<String>) -> Result<Registry, String> {
+        let conn = if t.remote {
+            crate::connect::remote(std::path::Path::new(&t.root), public_url(t))?
         } else {
-            println!("`{login}` (id {id}) exists already");
-        }
-        print_link(t, id, login, url)
+            crate::connect::local(
+                std::path::Path::new(&t.root),
+                std::path::Path::new(&t.state),
+                &t.wrangler,
+            )?
+        };
+        Ok(Registry::new(conn, base_url(t, link_url)))
     }
 
-    fn user_link(t: &Target, mut args: Vec<String>) -> Result<(), String> {
-        let url = option(&mut args, "--url")?;
-        let [login] = args.as_slice() else {
-            return Err(USAGE.into());
-        };
-        let rows = t.d1(asql::USER_ID_BY_LOGIN, &[Lit::Text(login)])?;
-        let id = rows
-            .first()
-            .and_then(|r| i(r, "id"))
-            .ok_or_else(|| format!("no user `{login}`"))?;
-        print_link(t, id, login, url)
+    fn verify(t: &Target, deep: bool) -> Result<(), String> {
+        if !commands::verify(&registry(t, None)?, deep, t.remote)? {
+            std::process::exit(1);
+        }
+        Ok(())
     }
 
     fn token_create(t: &Target, mut args: Vec<String>) -> Result<(), String> {
@@ -399,69 +327,44 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         let [login] = args.as_slice() else {
             return Err(USAGE.into());
         };
-        // The service's rules for every token (name, patterns, expiry).
-        let expires = tokens::expiry_in_days(days, now()).map_err(|e| e.detail())?;
-        let request = tokens::TokenRequest {
-            name: &name,
-            scopes,
-            patterns: &patterns,
-            expires_at: expires,
-        };
-        let patterns = tokens::check(&request, now()).map_err(|e| e.detail())?;
-        let name = request.name.trim().to_string();
-        let scopes = request.scopes;
-        let (token, pattern_text) = issue_token(t, login, &name, &scopes, &patterns, expires)?;
-        println!(
-            "created token `{name}` for `{login}`; scopes: {}; crates: {}; expires: {}",
-            scopes.to_list_string(),
-            if pattern_text.is_empty() {
-                "all"
-            } else {
-                &pattern_text
+        let token = commands::issue(
+            &registry(t, None)?,
+            &commands::NewToken {
+                login,
+                name: &name,
+                scopes,
+                patterns: &patterns,
+                days,
             },
-            expires.map(format_utc).unwrap_or_else(|| "never".into())
-        );
+        )?;
         println!("It is shown only this once:");
         println!("{token}");
         Ok(())
     }
 
-    /// Stores a new token for `login` (created if missing); returns the
-    /// token and its crate patterns as text.
-    fn issue_token(
-        t: &Target,
-        login: &str,
-        name: &str,
-        scopes: &Scopes,
-        patterns: &[edge_registry::auth::CratePattern],
-        expires: Option<i64>,
-    ) -> Result<(String, String), String> {
-        let (user_id, created) = ensure_user(t, login, false)?;
-        if created {
-            println!("created user `{login}` (id {user_id})");
+    /// `PUBLIC_URL` from `wrangler.toml`, when set.
+    fn public_url(t: &Target) -> Option<String> {
+        let conf = std::fs::read_to_string(format!("{}/wrangler.toml", t.root)).unwrap_or_default();
+        conf.lines()
+            .find_map(|l| l.trim().strip_prefix("PUBLIC_URL"))
+            .and_then(|l| l.split('"').nth(1))
+            .filter(|v| !v.is_empty())
+            .map(|v| v.trim_end_matches('/').to_string())
+    }
+
+    /// The registry's public address, for links and `import`.
+    fn base_url(t: &Target, url: Option<String>) -> Option<String> {
+        if let Some(u) = url.or_else(|| std::env::var("REGISTRY_URL").ok()) {
+            return Some(u.trim_end_matches('/').to_string());
         }
-        let mut random = [0u8; 20];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
-        let token = new_token(&random);
-        let pattern_text = patterns
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        t.d1(
-            asql::INSERT_TOKEN,
-            &[
-                Lit::Int(user_id),
-                Lit::Text(name),
-                Lit::Text(&hash_token(&token)),
-                Lit::Text(&token_hint(&token)),
-                Lit::Text(&scopes.to_list_string()),
-                Lit::Text(&pattern_text),
-                Lit::Int(now()),
-                expires.map(Lit::Int).unwrap_or(Lit::Null),
-            ],
-        )?;
-        Ok((token, pattern_text))
+        if t.remote {
+            return public_url(t);
+        }
+        // The server of this state, as whoever started it recorded it.
+        std::fs::read_to_string(format!("{}/dev-url", t.state))
+            .ok()
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty())
     }
 
     /// Where `import` takes an existing token from: `--token-stdin` (the
@@ -504,7 +407,12 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
     }
 
     fn import_cmd(t: &Target, mut args: Vec<String>) -> Result<(), String> {
-        let url = base_url(t, option(&mut args, "--url")?);
+        let url = base_url(t, option(&mut args, "--url")?).unwrap_or_else(|| {
+            format!(
+                "http://127.0.0.1:{}",
+                std::env::var("PORT").unwrap_or_else(|_| "8787".into())
+            )
+        });
         let lockfile = option(&mut args, "--lockfile")?;
         let jobs = match option(&mut args, "--jobs")? {
             None => crate::import::DEFAULT_JOBS,
@@ -521,9 +429,16 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
         let token = match given {
             Some(tok) => tok,
             None => {
-                let scopes = Scopes::parse("read,publish-new,publish-update")?;
-                let (tok, _) =
-                    issue_token(t, "importer", "import", &scopes, &[], Some(now() + 86_400))?;
+                let tok = commands::issue(
+                    &registry(t, None)?,
+                    &commands::NewToken {
+                        login: "importer",
+                        name: "import",
+                        scopes: Scopes::parse("read,publish-new,publish-update")?,
+                        patterns: "",
+                        days: Some(1),
+                    },
+                )?;
                 eprintln!("publishing as user `importer` with a new one-day token");
                 tok
             }
@@ -564,87 +479,6 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
                 s.failed.len()
             ))
         }
-    }
-
-    fn token_list(t: &Target, login: &str) -> Result<(), String> {
-        let rows = t.d1(asql::TOKENS_OF_LOGIN, &[Lit::Text(login)])?;
-        if rows.is_empty() {
-            println!("no tokens for `{login}`");
-            return Ok(());
-        }
-        println!(
-            "{:<6} {:<20} {:<14} {:<48} {:<21} {:<21} {:<21} status",
-            "id", "name", "hint", "scopes", "created", "last used", "expires"
-        );
-        let when = |v: Option<i64>| v.map(format_utc).unwrap_or_else(|| "-".into());
-        for r in rows {
-            let status = if i(&r, "revoked_at").is_some() {
-                "revoked"
-            } else if i(&r, "expires_at").is_some_and(|e| e <= now()) {
-                "expired"
-            } else {
-                "active"
-            };
-            println!(
-                "{:<6} {:<20} {:<14} {:<48} {:<21} {:<21} {:<21} {status}",
-                i(&r, "id").unwrap_or(0),
-                s(&r, "name"),
-                s(&r, "hint"),
-                s(&r, "scopes"),
-                when(i(&r, "created_at")),
-                when(i(&r, "last_used_at")),
-                when(i(&r, "expires_at")),
-            );
-        }
-        Ok(())
-    }
-
-    fn token_revoke(t: &Target, id: &str) -> Result<(), String> {
-        let id: i64 = id
-            .parse()
-            .map_err(|_| "the token id must be a number (see `token list`)")?;
-        let rows = t.d1(
-            asql::REVOKE_TOKEN_RETURNING,
-            &[Lit::Int(id), Lit::Int(now())],
-        )?;
-        if rows.is_empty() {
-            return Err(format!("no active token with id {id}"));
-        }
-        println!(
-            "revoked token {id}; running Workers stop accepting it within their token cache time (TOKEN_CACHE_SECS, 30 s by default)"
-        );
-        Ok(())
-    }
-
-    /// Every version of every crate, read in one statement, by crate.
-    fn all_versions(
-        t: &Target,
-    ) -> Result<std::collections::HashMap<i64, Vec<VersionRecord>>, String> {
-        let mut by_crate: std::collections::HashMap<i64, Vec<VersionRecord>> =
-            std::collections::HashMap::new();
-        for r in t.d1(asql::ALL_VERSIONS, &[])? {
-            let v = version_row(&r, i(&r, "crate_id").unwrap_or(0));
-            by_crate.entry(v.crate_id).or_default().push(v);
-        }
-        Ok(by_crate)
-    }
-
-    fn version_row(r: &Value, crate_id: i64) -> VersionRecord {
-        VersionRecord {
-            id: i(r, "id").unwrap_or(0),
-            crate_id,
-            num: s(r, "num"),
-            num_no_build: s(r, "num_no_build"),
-            cksum: s(r, "cksum"),
-            yanked: i(r, "yanked").unwrap_or(0) != 0,
-            pubtime: i(r, "pubtime").unwrap_or(0),
-            entry: s(r, "entry"),
-        }
-    }
-
-    fn versions_of(t: &Target, crate_id: i64) -> Result<Vec<VersionRecord>, String> {
-        let rows = t.d1(sql::VERSIONS_OF_CRATE, &[Lit::Int(crate_id)])?;
-        Ok(rows.iter().map(|r| version_row(r, crate_id)).collect())
     }
 
     fn bucket(t: &Target) -> String {
@@ -840,202 +674,7 @@ Acts on the local state (STATE_DIR, default .wrangler/state) unless --remote.";
             db.audit.len(),
             plan.blobs.len()
         );
-        reindex(t, None)
-    }
-
-    /// Compares every crate's index file in KV with a fresh render from the
-    /// database: missing, stale (ETag or, with `--deep`, bytes differ) or
-    /// orphaned (no such crate). Exits non-zero when anything drifted.
-    fn verify(t: &Target, deep: bool) -> Result<(), String> {
-        // A registry in use has writes in flight: report only what is still
-        // drifted when looked at again a moment later.
-        let (checked, first) = verify_pass(t, deep)?;
-        let drift = if first.is_empty() {
-            first
-        } else {
-            std::thread::sleep(std::time::Duration::from_secs(2));
-            let (_, second) = verify_pass(t, deep)?;
-            second.into_iter().filter(|d| first.contains(d)).collect()
-        };
-        for d in &drift {
-            println!("DRIFT {d}");
-        }
-        println!(
-            "{checked} crates checked{}, {} drifted",
-            if deep { " (deep)" } else { "" },
-            drift.len()
-        );
-        if !drift.is_empty() {
-            println!(
-                "repair with: scripts/admin{} reindex",
-                if t.remote { " --remote" } else { "" }
-            );
-            std::process::exit(1);
-        }
-        Ok(())
-    }
-
-    /// One look at the drift: (crates checked, problems).
-    fn verify_pass(t: &Target, deep: bool) -> Result<(usize, Vec<String>), String> {
-        let crates = t.d1(sql::ALL_CRATES, &[])?;
-        let mut a: Vec<String> = vec![
-            "kv".into(),
-            "key".into(),
-            "list".into(),
-            "--binding".into(),
-            "INDEX".into(),
-        ];
-        a.extend(t.location_args());
-        let listed: Value = serde_json::from_str(t.wrangler(&a)?.trim())
-            .map_err(|e| format!("unexpected output from wrangler kv key list: {e}"))?;
-        let keys = listed.as_array().cloned().unwrap_or_default();
-        let etag_of = |key: &str| {
-            keys.iter()
-                .find(|k| k["name"] == key)
-                .map(|k| k["metadata"]["etag"].as_str().map(str::to_string))
-        };
-        let mut drift: Vec<String> = Vec::new();
-        let mut expected_keys = Vec::new();
-        let versions = all_versions(t)?;
-        // With --deep, every stored file in one `kv bulk get`.
-        let stored: Option<Value> = if deep {
-            let names: Vec<&str> = keys.iter().filter_map(|k| k["name"].as_str()).collect();
-            let scratch = ScratchDir::new("edge-registry-verify")?;
-            let file = scratch.join("keys.json");
-            scratch::write_private(
-                &file,
-                &serde_json::to_vec(&names).map_err(|e| e.to_string())?,
-            )?;
-            let mut g: Vec<String> = vec!["kv".into(), "bulk".into(), "get".into()];
-            g.push(file.display().to_string());
-            g.extend(["--binding".into(), "INDEX".into()]);
-            g.extend(t.location_args());
-            let out = t.wrangler(&g);
-            drop(scratch);
-            Some(
-                serde_json::from_str(out?.trim())
-                    .map_err(|e| format!("unexpected output from wrangler kv bulk get: {e}"))?,
-            )
-        } else {
-            None
-        };
-        let none = Vec::new();
-        for c in &crates {
-            let (Some(id), name) = (i(c, "id"), s(c, "name")) else {
-                continue;
-            };
-            let key =
-                index_path(&name).ok_or_else(|| format!("crate `{name}` has no index path"))?;
-            let (rendered, _) = render_versions(versions.get(&id).unwrap_or(&none))
-                .map_err(|e| format!("{e:?}"))?;
-            expected_keys.push(key.clone());
-            let problem = match etag_of(&key) {
-                None => Some("missing from the index store".to_string()),
-                Some(None) => {
-                    Some("has no ETag metadata (not written by the registry)".to_string())
-                }
-                Some(Some(etag)) if etag != rendered.etag => Some(format!(
-                    "is stale (ETag {etag}, expected {})",
-                    rendered.etag
-                )),
-                Some(Some(_)) if deep => {
-                    let body = stored
-                        .as_ref()
-                        .and_then(|m| m[key.as_str()]["value"].as_str());
-                    (body != Some(rendered.body.as_str()))
-                        .then(|| "has the right ETag but different bytes".to_string())
-                }
-                Some(Some(_)) => None,
-            };
-            if let Some(p) = problem {
-                drift.push(format!("`{name}` ({key}) {p}"));
-            }
-        }
-        for k in &keys {
-            let name = k["name"].as_str().unwrap_or("");
-            if !expected_keys.iter().any(|e| e == name) {
-                drift.push(format!(
-                    "{name} is in the index store but no crate has that path"
-                ));
-            }
-        }
-        Ok((crates.len(), drift))
-    }
-
-    fn reindex(t: &Target, only: Option<&str>) -> Result<(), String> {
-        let crates = match only {
-            Some(name) => t.d1(sql::CRATE_BY_CANON, &[Lit::Text(&canonical(name))])?,
-            None => t.d1(sql::ALL_CRATES, &[])?,
-        };
-        if crates.is_empty() {
-            return match only {
-                Some(name) => Err(format!("no crate named `{name}`")),
-                None => {
-                    println!("no crates to reindex");
-                    Ok(())
-                }
-            };
-        }
-        let mut bulk = Vec::new();
-        let mut marks = Vec::new();
-        let mut versions = match only {
-            Some(_) => std::collections::HashMap::new(),
-            None => all_versions(t)?,
-        };
-        for c in &crates {
-            let (Some(id), Some(rev)) = (i(c, "id"), i(c, "rev")) else {
-                continue;
-            };
-            let name = s(c, "name");
-            let key =
-                index_path(&name).ok_or_else(|| format!("crate `{name}` has no index path"))?;
-            let vs = match versions.remove(&id) {
-                Some(v) => v,
-                None if only.is_some() => versions_of(t, id)?,
-                None => Vec::new(),
-            };
-            let (rendered, max) = render_versions(&vs).map_err(|e| format!("{e:?}"))?;
-            bulk.push(serde_json::json!({
-                "key": key,
-                "value": rendered.body,
-                "metadata": {"etag": rendered.etag, "rev": rev},
-            }));
-            marks.push((id, rev, max, name));
-        }
-        let scratch = ScratchDir::new("edge-registry-reindex")?;
-        let file = scratch.join("bulk.json");
-        scratch::write_private(
-            &file,
-            &serde_json::to_vec(&bulk).map_err(|e| e.to_string())?,
-        )?;
-        let mut a: Vec<String> = vec!["kv".into(), "bulk".into(), "put".into()];
-        a.push(file.display().to_string());
-        a.extend(["--binding".into(), "INDEX".into()]);
-        a.extend(t.location_args());
-        let res = t.wrangler(&a);
-        drop(scratch);
-        res?;
-        for (id, rev, max, name) in marks {
-            t.d1(
-                sql::MARK_INDEXED,
-                &[
-                    Lit::Int(id),
-                    Lit::Int(rev),
-                    max.as_deref().map(Lit::Text).unwrap_or(Lit::Null),
-                ],
-            )?;
-            let now_rev = t
-                .d1(sql::CRATE_REV, &[Lit::Int(id)])?
-                .first()
-                .and_then(|r| i(r, "rev"));
-            if now_rev != Some(rev) {
-                println!(
-                    "`{name}` changed while reindexing; its next change or `reindex {name}` renders it again"
-                );
-            }
-            println!("reindexed `{name}`");
-        }
-        Ok(())
+        commands::reindex(&registry(t, None)?, None)
     }
 
     #[cfg(test)]

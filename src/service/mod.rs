@@ -11,6 +11,7 @@ pub mod publish;
 pub mod repair;
 pub mod search;
 pub mod tokens;
+pub mod verify;
 pub mod yank;
 
 use crate::auth::password::Kdf;

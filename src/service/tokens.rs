@@ -58,17 +58,30 @@ pub fn expiry_in_days(days: Option<i64>, now: i64) -> Result<Option<i64>, AppErr
     }
 }
 
-/// Revokes a token for `who`: their own, or any when they are an
-/// administrator; anyone else's is answered as not found.
+/// Who revokes a token.
+pub enum Revoker<'a> {
+    /// A user: their own tokens, or any when they are an administrator.
+    User(&'a User),
+    /// The operator (`scripts/admin`, holding the admin token): any.
+    Operator,
+}
+
+/// Revokes a token, if `who` may; a token they may not revoke is
+/// answered as not found. Revoking a revoked token changes nothing and
+/// succeeds (a retry after a lost reply). Gives the token as it was.
 pub async fn revoke<S: TokenStore>(
     store: &S,
-    who: &User,
+    who: Revoker<'_>,
     id: i64,
     now: i64,
 ) -> Result<TokenRecord, AppError> {
     let not_found = || AppError::NotFound("no such token".into());
     let t = store.token_by_id(id).await?.ok_or_else(not_found)?;
-    if t.user_id != who.id && !who.is_admin {
+    let allowed = match who {
+        Revoker::User(u) => t.user_id == u.id || u.is_admin,
+        Revoker::Operator => true,
+    };
+    if !allowed {
         return Err(not_found());
     }
     store.revoke_token(id, now).await?;

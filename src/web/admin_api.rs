@@ -132,7 +132,10 @@ pub async fn handle<S: Stores>(app: &App<S>, req: &Request<Vec<u8>>) -> Result<R
                         return Err(AppError::NotFound(format!("no blob `{key}`")));
                     };
                     let mut r = with_body(200, "application/octet-stream", b.bytes);
-                    for (h, v) in [("x-blob-name", b.meta.name), ("x-blob-version", b.meta.version)] {
+                    for (h, v) in [
+                        ("x-blob-name", b.meta.name),
+                        ("x-blob-version", b.meta.version),
+                    ] {
                         if let Ok(v) = HeaderValue::from_str(&v) {
                             r.headers_mut().insert(h, v);
                         }

@@ -355,7 +355,7 @@ pub async fn api<S: Stores>(
             let id: i64 = id
                 .parse()
                 .map_err(|_| AppError::NotFound("no such token".into()))?;
-            tokens::revoke(app.store.db(), &user, id, now).await?;
+            tokens::revoke(app.store.db(), tokens::Revoker::User(&user), id, now).await?;
             cache.clear();
             json(200, &json!({"ok": true}))
         }

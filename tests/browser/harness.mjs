@@ -3,6 +3,7 @@
 // Playwright helpers that save screenshots to test-artifacts/browser/.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -39,8 +40,12 @@ export async function startRegistry(name) {
   const base = `http://127.0.0.1:${port}`;
   const state = path.join(work, "state");
   execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: ROOT, stdio: "ignore" });
+  // The state's admin token and URL, as scripts/admin finds them.
+  const envFile = path.join(state, "admin.env");
+  writeFileSync(envFile, `ADMIN_TOKEN=${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  writeFileSync(path.join(state, "dev-url"), base);
   const wrangler = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
-    "--log-level", "warn", "--show-interactive-dev-session=false"], {
+    "--env-file", envFile, "--log-level", "warn", "--show-interactive-dev-session=false"], {
     cwd: ROOT, detached: true, stdio: "ignore",
     env: { ...process.env, SKIP_BUILD: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });

@@ -109,15 +109,3 @@ pub fn count_attempt_args(key: &str, now: i64, rule: &AttemptRule) -> Vec<Value>
         Value::Int(rule.lockout),
     ]
 }
-
-/// `scripts/admin`'s own statements, until it calls the service.
-pub mod admin {
-    pub const USER_ID_BY_LOGIN: &str = "SELECT id FROM users WHERE login = ?1";
-    pub const INSERT_USER: &str = "INSERT INTO users (login, is_admin, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(login) DO NOTHING";
-    pub const MAKE_ADMIN: &str = "UPDATE users SET is_admin = 1 WHERE id = ?1";
-    pub const INSERT_TOKEN: &str = "INSERT INTO tokens (user_id, name, hash, hint, scopes, patterns, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-    pub const TOKENS_OF_LOGIN: &str = "SELECT t.id, t.name, t.hint, t.scopes, t.patterns, t.created_at, t.last_used_at, t.expires_at, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.login = ?1 ORDER BY t.id";
-    pub const REVOKE_TOKEN_RETURNING: &str =
-        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id";
-    pub const ALL_VERSIONS: &str = "SELECT id, crate_id, num, num_no_build, cksum, yanked, pubtime, entry FROM versions ORDER BY crate_id, id";
-}
