@@ -1856,3 +1856,72 @@ fn concurrent_sign_in_guesses_on_real_d1_reach_the_password_check_five_times() {
     );
     assert_eq!(status, 429);
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn admin_remote_acts_through_the_admin_api_with_the_admin_token() {
+    // `--remote` is the local path with another URL and token source:
+    // pointed at this real workerd, it must work with the state's token
+    // and be refused, changing nothing, with any other.
+    let s = srv();
+    let text = std::fs::read_to_string(s.state.join("admin.env")).unwrap();
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ADMIN_TOKEN="))
+        .unwrap()
+        .to_string();
+    let remote = |admin_token: &str, args: &[&str]| {
+        Command::new(root().join("scripts/admin"))
+            .arg("--remote")
+            .args(args)
+            .env("REGISTRY_URL", &s.base)
+            .env("ADMIN_TOKEN", admin_token)
+            .env_remove("STATE_DIR")
+            .output()
+            .unwrap()
+    };
+    let wrong = "f".repeat(64);
+    let out = remote(
+        &wrong,
+        &["token", "create", "e2e-remote", "--scopes", "read"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        both(&out).contains(&format!(
+            "the registry at {} answered 401: this route needs the registry's admin token",
+            s.base
+        )),
+        "{}",
+        both(&out)
+    );
+    let out = remote(&token, &["token", "list", "e2e-remote"]);
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(
+        both(&out).contains("no tokens for `e2e-remote`"),
+        "the refused call created nothing: {}",
+        both(&out)
+    );
+    let out = remote(
+        &token,
+        &["token", "create", "e2e-remote", "--scopes", "read"],
+    );
+    assert!(out.status.success(), "{}", both(&out));
+    let made = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let (st, _, _) = curl(&[
+        "-H",
+        &format!("Authorization: {made}"),
+        &format!("{}/index/config.json", s.base),
+    ]);
+    assert_eq!(st, 200, "the token made through --remote works");
+    // The same registry seen locally lists it.
+    let listed = admin(&["token", "list", "e2e-remote"]);
+    assert!(
+        listed.contains("read") && listed.contains("active"),
+        "{listed}"
+    );
+}
