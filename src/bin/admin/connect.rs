@@ -341,9 +341,32 @@ pub fn local(root: &Path, state: &Path, wrangler: &str) -> Result<Connection, St
             Err(_) => {}
         }
     }
-    let port = free_port()?;
+    // Two wrangler devs starting at once can race for workerd's internal
+    // sockets; the loser exits at once, and a new attempt succeeds.
+    let mut attempt = 1;
+    loop {
+        match start(root, state, wrangler, &token) {
+            Err(Start::Raced(_)) if attempt < 5 => attempt += 1,
+            Err(Start::Raced(e) | Start::Failed(e)) => return Err(e),
+            Ok(conn) => return Ok(conn),
+        }
+    }
+}
+
+/// Why a `wrangler dev` did not come up.
+enum Start {
+    /// It lost a race for a socket: try again.
+    Raced(String),
+    Failed(String),
+}
+
+/// Starts a `wrangler dev` on `state` for this command.
+fn start(root: &Path, state: &Path, wrangler: &str, token: &str) -> Result<Connection, Start> {
+    let failed = |e: String| Start::Failed(e);
+    let port = free_port().map_err(failed)?;
     let log = state.with_extension("admin.log");
-    let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let log_file =
+        std::fs::File::create(&log).map_err(|e| failed(format!("{}: {e}", log.display())))?;
     use std::os::unix::process::CommandExt;
     let child = Command::new(wrangler)
         .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
@@ -360,29 +383,36 @@ pub fn local(root: &Path, state: &Path, wrangler: &str) -> Result<Connection, St
         .env("WRANGLER_SEND_METRICS", "false")
         .current_dir(root)
         .stdin(Stdio::null())
-        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stdout(log_file.try_clone().map_err(|e| failed(e.to_string()))?)
         .stderr(log_file)
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start wrangler dev: {e}"))?;
-    let conn = Connection {
-        api: Arc::new(Api::new(&format!("http://127.0.0.1:{port}"), &token)),
+        .map_err(|e| failed(format!("cannot start wrangler dev: {e}")))?;
+    let mut conn = Connection {
+        api: Arc::new(Api::new(&format!("http://127.0.0.1:{port}"), token)),
         server: Some(child),
     };
-    let start = Instant::now();
+    let began = Instant::now();
     loop {
         match conn.api.ping() {
             Ok(()) => return Ok(conn),
-            Err(e) if !e.0.starts_with("cannot reach") => return Err(e.0),
-            Err(_) if start.elapsed() > Duration::from_secs(90) => {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!(
-                    "wrangler dev did not start on {}:\n{text}",
-                    state.display()
-                ));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) if !e.0.starts_with("cannot reach") => return Err(failed(e.0)),
+            Err(_) => {}
         }
+        let exited = conn
+            .server
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+        if exited || began.elapsed() > Duration::from_secs(90) {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let e = format!("wrangler dev did not start on {}:\n{text}", state.display());
+            return Err(if text.contains("Address already in use") {
+                Start::Raced(e)
+            } else {
+                Start::Failed(e)
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
