@@ -58,6 +58,17 @@ pub fn expiry_in_days(days: Option<i64>, now: i64) -> Result<Option<i64>, AppErr
     }
 }
 
+/// A token's state as lists show it: `revoked`, `expired` or `active`.
+pub fn status(t: &TokenRecord, now: i64) -> &'static str {
+    if t.revoked_at.is_some() {
+        "revoked"
+    } else if t.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
 /// Who revokes a token.
 pub enum Revoker<'a> {
     /// A user: their own tokens, or any when they are an administrator.

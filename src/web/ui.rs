@@ -312,13 +312,7 @@ pub async fn api<S: Stores>(
                 .into_iter()
                 .rev()
                 .map(|t| {
-                    let status = if t.revoked_at.is_some() {
-                        "revoked"
-                    } else if t.expires_at.is_some_and(|e| e <= now) {
-                        "expired"
-                    } else {
-                        "active"
-                    };
+                    let status = tokens::status(&t, now);
                     json!({
                         "id": t.id, "name": t.name, "hint": t.hint,
                         "scopes": t.scopes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),

@@ -168,13 +168,7 @@ pub fn token_list(r: &Registry, login: &str) -> Result<(), String> {
     let when = |v: Option<i64>| v.map(format_utc).unwrap_or_else(|| "-".into());
     let at = now();
     for t in list {
-        let status = if t.revoked_at.is_some() {
-            "revoked"
-        } else if t.expires_at.is_some_and(|e| e <= at) {
-            "expired"
-        } else {
-            "active"
-        };
+        let status = tokens::status(&t, at);
         println!(
             "{:<6} {:<20} {:<14} {:<48} {:<21} {:<21} {:<21} {status}",
             t.id,
