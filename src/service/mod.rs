@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backup;
 pub mod download;
 pub mod index;
 pub mod owners;

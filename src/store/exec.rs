@@ -88,6 +88,11 @@ impl Stmt {
         }
     }
 
+    /// A statement and all its arguments.
+    pub fn with_args(sql: &'static str, args: Vec<Value>) -> Self {
+        Stmt { sql, args }
+    }
+
     /// Binds the next argument.
     pub fn bind(mut self, v: impl Into<Value>) -> Self {
         self.args.push(v.into());

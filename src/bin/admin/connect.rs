@@ -19,6 +19,7 @@ use edge_registry::store::sql::SqlStore;
 use edge_registry::store::{
     Blob, BlobMeta, BlobStore, IndexFile, IndexStore, StoreError, StoreResult,
 };
+use edge_registry::web::admin_api::MAX_BODY;
 use serde_json::{Value, json};
 
 /// The admin API of one registry.
@@ -99,7 +100,9 @@ impl Api {
         self.post("d1", &json!({"statements": []})).map(|_| ())
     }
 
-    fn d1(&self, batch: bool, stmts: &[Stmt]) -> StoreResult<Vec<Outcome>> {
+    /// The body of a `d1` call, refused here when the registry would
+    /// refuse its size.
+    fn d1_body(batch: bool, stmts: &[Stmt]) -> StoreResult<Value> {
         let statements = stmts
             .iter()
             .map(|s| {
@@ -108,7 +111,23 @@ impl Api {
                 Ok(json!({"name": name, "args": s.args}))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let v = self.post("d1", &json!({"batch": batch, "statements": statements}))?;
+        let body = json!({"batch": batch, "statements": statements});
+        let size = serde_json::to_vec(&body).map_err(fail)?.len();
+        if size as u64 > MAX_BODY {
+            return Err(fail(format!(
+                "these statements are {size} bytes, more than the registry's admin API takes in one call ({MAX_BODY} bytes)"
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Whether `stmts` can run as one batch call.
+    pub fn fits_one_batch(stmts: &[Stmt]) -> StoreResult<()> {
+        Self::d1_body(true, stmts).map(drop)
+    }
+
+    fn d1(&self, batch: bool, stmts: &[Stmt]) -> StoreResult<Vec<Outcome>> {
+        let v = self.post("d1", &Self::d1_body(batch, stmts)?)?;
         serde_json::from_value(v["results"].clone()).map_err(fail)
     }
 }

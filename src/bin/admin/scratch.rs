@@ -63,25 +63,29 @@ impl Drop for ScratchDir {
     }
 }
 
-/// Creates (never reuses) a file readable and writable only by this user
-/// and writes `bytes` to it.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
+/// Creates (never reuses, never follows a link at) a file readable and
+/// writable only by this user.
+pub fn create_private(path: &Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
+
+    fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+        create_private(path)?
+            .write_all(bytes)
+            .map_err(|e| e.to_string())
+    }
 
     #[test]
     fn private_random_and_removed_on_drop() {

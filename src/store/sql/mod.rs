@@ -4,6 +4,7 @@
 //! types decode what the statements return.
 
 mod accounts;
+pub mod backup;
 mod crates;
 pub mod rows;
 pub mod statements;

@@ -67,6 +67,56 @@ macro_rules! removal_allowed {
     };
 }
 
+/// Every column of a backed-up table, as a backup holds it.
+macro_rules! backup_user_cols {
+    () => {
+        "id, login, name, is_admin, disabled, created_at, password_hash"
+    };
+}
+macro_rules! backup_token_cols {
+    () => {
+        "id, user_id, name, hash, hint, scopes, patterns, created_at, last_used_at, expires_at, revoked_at"
+    };
+}
+macro_rules! backup_crate_cols {
+    () => {
+        "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords, changed_at"
+    };
+}
+macro_rules! backup_version_cols {
+    () => {
+        "id, crate_id, num, num_no_build, cksum, yanked, pubtime, entry, size, description, license, homepage, \
+         documentation, repository, keywords, categories, readme, links, rust_version, published_by, readme_html"
+    };
+}
+macro_rules! backup_owner_cols {
+    () => {
+        "crate_id, user_id, added_at, added_by"
+    };
+}
+macro_rules! backup_dependency_cols {
+    () => {
+        "version_id, crate_id, dep_canon, kind"
+    };
+}
+macro_rules! backup_audit_cols {
+    () => {
+        "id, at, actor, action, crate_id, detail"
+    };
+}
+
+/// The tables a backup holds, in the order a restore inserts them, each
+/// with every column it has (`, `-separated).
+pub const BACKUP_TABLES: &[(&str, &str)] = &[
+    ("users", backup_user_cols!()),
+    ("tokens", backup_token_cols!()),
+    ("crates", backup_crate_cols!()),
+    ("versions", backup_version_cols!()),
+    ("owners", backup_owner_cols!()),
+    ("dependencies", backup_dependency_cols!()),
+    ("audit", backup_audit_cols!()),
+];
+
 /// Defines each statement as a constant and lists them all in `ALL`.
 macro_rules! statements {
     ($($(#[doc = $doc:literal])* $name:ident = $sql:expr;)*) => {
@@ -263,4 +313,43 @@ statements! {
          (SELECT login FROM sign_in_failures \
           WHERE CASE WHEN locked_until IS NOT NULL THEN locked_until <= ?1 ELSE ?1 - first_at >= ?2 END \
           LIMIT ?3) RETURNING 1 AS n";
+
+    // Backup: every table in one batch (one consistent state), in rowid
+    // order, and the checksums whose blobs it needs.
+    BACKUP_USERS = concat!("SELECT ", backup_user_cols!(), " FROM users ORDER BY rowid");
+    BACKUP_TOKENS = concat!("SELECT ", backup_token_cols!(), " FROM tokens ORDER BY rowid");
+    BACKUP_CRATES = concat!("SELECT ", backup_crate_cols!(), " FROM crates ORDER BY rowid");
+    BACKUP_VERSIONS = concat!("SELECT ", backup_version_cols!(), " FROM versions ORDER BY rowid");
+    BACKUP_OWNERS = concat!("SELECT ", backup_owner_cols!(), " FROM owners ORDER BY rowid");
+    BACKUP_DEPENDENCIES = concat!("SELECT ", backup_dependency_cols!(), " FROM dependencies ORDER BY rowid");
+    BACKUP_AUDIT = concat!("SELECT ", backup_audit_cols!(), " FROM audit ORDER BY rowid");
+    BACKUP_CKSUMS = "SELECT DISTINCT cksum FROM versions ORDER BY cksum";
+
+    // Restore: the keys already taken, then every row in one batch. Column
+    // lists are fixed here; every value is bound.
+    RESTORE_ROW_COUNT = "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM crates) AS n";
+    TAKEN_USERS = "SELECT id, login AS key FROM users";
+    TAKEN_TOKENS = "SELECT id, hash AS key FROM tokens";
+    TAKEN_CRATES = "SELECT id, canon AS key FROM crates";
+    TAKEN_VERSIONS = "SELECT id, NULL AS key FROM versions";
+    RESTORE_USER = concat!("INSERT INTO users (", backup_user_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    RESTORE_TOKEN = concat!("INSERT INTO tokens (", backup_token_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    /// Marked for rendering (`indexed_rev` 0); `?7` changed_at.
+    RESTORE_CRATE = "INSERT INTO crates (id, name, canon, created_at, updated_at, rev, indexed_rev, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)";
+    RESTORE_VERSION = concat!(
+        "INSERT INTO versions (", backup_version_cols!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+    );
+    /// The publish trigger's audit row for the version just inserted, and
+    /// only it: the newest row, matched on every field (`?1` crate, `?2`
+    /// num, `?3` pubtime, `?4` publisher).
+    RESTORE_DROP_TRIGGER_AUDIT = "DELETE FROM audit WHERE id = (SELECT MAX(id) FROM audit) \
+         AND action = 'publish' AND crate_id = ?1 AND detail = ?2 AND at = ?3 AND actor = ?4";
+    /// The trigger counted each insert as a change: the backup's revision
+    /// and times back, marked for rendering.
+    RESTORE_CRATE_STATE = "UPDATE crates SET rev = ?2, updated_at = ?3, changed_at = ?4, max_version = ?5, indexed_rev = 0 WHERE id = ?1";
+    RESTORE_OWNER = concat!("INSERT INTO owners (", backup_owner_cols!(), ") VALUES (?1, ?2, ?3, ?4)");
+    RESTORE_DEPENDENCY = concat!("INSERT INTO dependencies (", backup_dependency_cols!(), ") VALUES (?1, ?2, ?3, ?4)");
+    /// Appended with a new id: the audit log is never rewritten.
+    RESTORE_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
 }
