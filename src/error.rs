@@ -105,3 +105,12 @@ mod tests {
         assert_eq!(v["errors"][0]["detail"], "no \"x\"");
     }
 }
+
+/// Writes an operator-facing line to the runtime's log (the Worker's
+/// console, or stderr natively); never shown to a client.
+pub fn log(msg: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::cf::log_error(msg);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{msg}");
+}

@@ -31,6 +31,11 @@ use crate::web::respond::Images;
 use d1::D1Exec;
 use kv_r2::{KvIndex, R2Blobs};
 
+/// One line in the Worker's log.
+pub fn log_error(msg: &str) {
+    worker::console_error!("{msg}");
+}
+
 /// The Worker's stores.
 pub struct CfStores {
     index: KvIndex,

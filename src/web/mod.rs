@@ -160,23 +160,11 @@ fn static_file(req: &Request<Vec<u8>>, path: &str) -> RouteResult {
 }
 
 fn log_internal(req: &Request<Vec<u8>>, cause: &str) {
-    #[cfg(target_arch = "wasm32")]
-    worker_log(&format!(
+    crate::error::log(&format!(
         "internal error on {} {}: {cause}",
         req.method(),
         req.uri().path()
     ));
-    #[cfg(not(target_arch = "wasm32"))]
-    eprintln!(
-        "internal error on {} {}: {cause}",
-        req.method(),
-        req.uri().path()
-    );
-}
-
-#[cfg(target_arch = "wasm32")]
-fn worker_log(msg: &str) {
-    worker::console_error!("{msg}");
 }
 
 type RouteResult = Result<Resp, (AppError, Option<AuthStyle>)>;
