@@ -357,3 +357,41 @@ fn a_publish_only_token_can_read_the_index_it_publishes_to() {
         200
     );
 }
+
+#[test]
+fn a_token_whose_stored_limits_are_damaged_is_never_read_as_unlimited() {
+    let h = Harness::new();
+    let owner = h.token("alice");
+    h.publish_ok(&owner, "secret-thing", "1.0.0");
+    let limited = h.token_with("bob", false, Scopes::all(), "public-*", None);
+    let path = "/index/se/cr/secret-thing";
+    assert_eq!(h.get(path, Some(&limited)).status, 403);
+    // The pattern text no longer parses: the token must not become one for
+    // every crate (an empty list), nor keep working with fewer limits.
+    for (col, damaged) in [
+        ("patterns", "public-*,bad name!"),
+        ("scopes", "read,everything"),
+    ] {
+        let fresh = Harness::new();
+        let owner = fresh.token("alice");
+        fresh.publish_ok(&owner, "secret-thing", "1.0.0");
+        let limited = fresh.token_with("bob", false, Scopes::all(), "public-*", None);
+        fresh
+            .app
+            .store
+            .sqlite()
+            .with_conn(|c| {
+                c.execute(
+                    &format!("UPDATE tokens SET {col} = ?1 WHERE name = 'test' AND user_id = (SELECT id FROM users WHERE login = 'bob')"),
+                    [damaged],
+                )
+            })
+            .unwrap();
+        let r = fresh.get(path, Some(&limited));
+        assert_eq!(r.status, 500, "{col}: {}", r.text());
+        assert_eq!(
+            r.detail(),
+            "internal error in the registry; nothing was changed by this request if it failed, please retry"
+        );
+    }
+}

@@ -79,14 +79,24 @@ impl Scopes {
         Ok(Scopes(out))
     }
 
-    /// The comma-separated form stored in the database.
-    pub fn to_list_string(self) -> String {
+    /// The names of the scopes held, in `Scope::ALL` order.
+    pub fn names(self) -> Vec<&'static str> {
         Scope::ALL
             .iter()
             .filter(|s| self.has(**s))
             .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+            .collect()
+    }
+
+    /// The comma-separated form (`read,yank`), as parsed back by `parse`.
+    pub fn to_list_string(self) -> String {
+        self.names().join(",")
+    }
+}
+
+impl std::fmt::Display for Scopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_list_string())
     }
 }
 
@@ -142,6 +152,16 @@ impl std::fmt::Display for CratePattern {
 pub fn any_matches(patterns: &[CratePattern], name: &str) -> bool {
     let canon = canonical(name);
     patterns.iter().any(|p| p.matches_canonical(&canon))
+}
+
+/// The comma-separated form of a pattern list (as parsed back by
+/// [`parse_patterns`]; empty means every crate).
+pub fn patterns_text(patterns: &[CratePattern]) -> String {
+    patterns
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parses a comma-separated pattern list.

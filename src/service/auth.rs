@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use crate::auth::Principal;
 use crate::auth::token::{Credential, hash_token, parse_authorization};
-use crate::auth::{Principal, Scopes, scopes::parse_patterns};
 use crate::protocol::time::format_utc;
 use crate::store::{StoreError, TokenRecord, TokenStore, User};
 
@@ -81,16 +81,13 @@ pub fn principal_of(t: &TokenRecord, u: &User, now: i64) -> Result<Principal, St
             u.login
         ));
     }
-    let scopes = Scopes::parse(&t.scopes).map_err(|e| format!("this token is damaged: {e}"))?;
-    let patterns =
-        parse_patterns(&t.patterns).map_err(|e| format!("this token is damaged: {e}"))?;
     Ok(Principal {
         user_id: u.id,
         login: u.login.clone(),
         is_admin: u.is_admin,
         via: crate::auth::Via::Token(t.id),
-        scopes,
-        patterns: patterns.into(),
+        scopes: t.scopes,
+        patterns: t.patterns.clone().into(),
     })
 }
 

@@ -209,7 +209,6 @@ pub async fn version<S: Stores>(app: &App<S>, name: &str, num: &str) -> Result<V
     if let Some(f2) = &line.features2 {
         features.extend(f2.clone());
     }
-    let parse_list = |s: &str| serde_json::from_str::<Vec<String>>(s).unwrap_or_default();
     Ok(json!({
         "name": c.name,
         "num": d.num,
@@ -222,8 +221,8 @@ pub async fn version<S: Stores>(app: &App<S>, name: &str, num: &str) -> Result<V
         "homepage": d.homepage,
         "documentation": d.documentation,
         "repository": d.repository,
-        "keywords": parse_list(&d.keywords),
-        "categories": parse_list(&d.categories),
+        "keywords": d.keywords,
+        "categories": d.categories,
         "links": line.links,
         "rust_version": line.rust_version,
         "readme_html": d.readme_html,

@@ -172,8 +172,8 @@ pub async fn publish<S: Stores>(
         homepage: meta.homepage.clone(),
         documentation: meta.documentation.clone(),
         repository: meta.repository.clone(),
-        keywords: serde_json::to_string(&meta.keywords).unwrap_or_else(|_| "[]".into()),
-        categories: serde_json::to_string(&meta.categories).unwrap_or_else(|_| "[]".into()),
+        keywords: meta.keywords.clone(),
+        categories: meta.categories.clone(),
         readme: meta.readme.clone(),
         readme_html: meta
             .readme

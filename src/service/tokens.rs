@@ -133,12 +133,8 @@ pub async fn issue<S: TokenStore>(
             name: req.name.trim().to_string(),
             hash: hash_token(&token),
             hint: token_hint(&token),
-            scopes: req.scopes.to_list_string(),
-            patterns: patterns
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
+            scopes: req.scopes,
+            patterns,
             expires_at: req.expires_at,
             created_at: now,
         })

@@ -16,6 +16,8 @@ pub mod sql;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;
 
+use crate::auth::{CratePattern, Scopes};
+
 /// A storage backend failed. The text is logged, never shown to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -69,10 +71,9 @@ pub struct TokenRecord {
     pub user_id: i64,
     pub name: String,
     pub hint: String,
-    /// Comma-separated scope names.
-    pub scopes: String,
-    /// Comma-separated crate patterns; empty means all crates.
-    pub patterns: String,
+    pub scopes: Scopes,
+    /// Empty means all crates.
+    pub patterns: Vec<CratePattern>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
@@ -86,8 +87,9 @@ pub struct NewToken {
     pub name: String,
     pub hash: String,
     pub hint: String,
-    pub scopes: String,
-    pub patterns: String,
+    pub scopes: Scopes,
+    /// Empty means all crates.
+    pub patterns: Vec<CratePattern>,
     pub expires_at: Option<i64>,
     pub created_at: i64,
 }
@@ -106,8 +108,8 @@ pub struct CrateRecord {
     pub indexed_rev: i64,
     pub max_version: Option<String>,
     pub description: Option<String>,
-    /// The latest version's keywords (JSON list, lowercase).
-    pub keywords: String,
+    /// The latest version's keywords.
+    pub keywords: Vec<String>,
 }
 
 /// How the crate list is ordered.
@@ -143,8 +145,8 @@ pub struct VersionDetail {
     pub homepage: Option<String>,
     pub documentation: Option<String>,
     pub repository: Option<String>,
-    pub keywords: String,
-    pub categories: String,
+    pub keywords: Vec<String>,
+    pub categories: Vec<String>,
     pub readme_html: Option<String>,
 }
 
@@ -177,8 +179,8 @@ pub struct NewVersion {
     pub homepage: Option<String>,
     pub documentation: Option<String>,
     pub repository: Option<String>,
-    pub keywords: String,
-    pub categories: String,
+    pub keywords: Vec<String>,
+    pub categories: Vec<String>,
     pub readme: Option<String>,
     /// The README rendered and sanitised for the crate page.
     pub readme_html: Option<String>,

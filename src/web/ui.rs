@@ -10,6 +10,7 @@ use serde_json::json;
 use super::respond::{Resp, json, redirect};
 use super::{query_param as query, segment as seg};
 use crate::auth::Scopes;
+use crate::auth::scopes::patterns_text;
 use crate::error::AppError;
 use crate::protocol::time::format_utc;
 use crate::service::accounts::{self, NewSession};
@@ -315,8 +316,8 @@ pub async fn api<S: Stores>(
                     let status = tokens::status(&t, now);
                     json!({
                         "id": t.id, "name": t.name, "hint": t.hint,
-                        "scopes": t.scopes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-                        "crates": t.patterns,
+                        "scopes": t.scopes.names(),
+                        "crates": patterns_text(&t.patterns),
                         "created_at": format_utc(t.created_at),
                         "last_used_at": t.last_used_at.map(format_utc),
                         "expires_at": t.expires_at.map(format_utc),

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use edge_registry::auth::Scopes;
+use edge_registry::auth::scopes::patterns_text;
 use edge_registry::protocol::names::canonical;
 use edge_registry::protocol::time::format_utc;
 use edge_registry::service::tokens::{self, Revoker, TokenRequest};
@@ -135,6 +136,7 @@ pub fn issue(r: &Registry, t: &NewToken<'_>) -> Result<String, String> {
         println!("created user `{}` (id {})", t.login, u.id);
     }
     let (token, rec) = block_on(tokens::issue(r.db(), &u, &req, at)).map_err(detail)?;
+    let patterns = patterns_text(&rec.patterns);
     println!(
         "created token `{}` for `{}`; scopes: {}; crates: {}; expires: {}",
         rec.name,
@@ -143,7 +145,7 @@ pub fn issue(r: &Registry, t: &NewToken<'_>) -> Result<String, String> {
         if rec.patterns.is_empty() {
             "all"
         } else {
-            &rec.patterns
+            &patterns
         },
         rec.expires_at
             .map(format_utc)

@@ -1,9 +1,29 @@
 //! The rows the statements return, decoded into the records the service
-//! sees. SQLite has no booleans: flags are integers here and `bool` there.
+//! sees. SQLite has no booleans: flags are integers here and `bool` there;
+//! scopes, crate patterns, keywords and categories are text in the table
+//! and typed values in the records (a row whose text does not parse fails
+//! to decode: a damaged token never becomes a broader one).
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+use crate::auth::scopes::parse_patterns;
+use crate::auth::{CratePattern, Scopes};
 use crate::store::*;
+
+/// `read,yank` as stored.
+fn scopes_text<'de, D: Deserializer<'de>>(d: D) -> Result<Scopes, D::Error> {
+    Scopes::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// `name,prefix*` as stored; empty is every crate.
+fn patterns_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CratePattern>, D::Error> {
+    parse_patterns(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// A JSON list of strings, as keywords and categories are stored.
+fn json_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    serde_json::from_str(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
 
 #[derive(Deserialize)]
 pub struct UserRow {
@@ -58,8 +78,10 @@ pub struct TokenRow {
     user_id: i64,
     name: String,
     hint: String,
-    scopes: String,
-    patterns: String,
+    #[serde(deserialize_with = "scopes_text")]
+    scopes: Scopes,
+    #[serde(deserialize_with = "patterns_text")]
+    patterns: Vec<CratePattern>,
     created_at: i64,
     last_used_at: Option<i64>,
     expires_at: Option<i64>,
@@ -103,7 +125,8 @@ pub struct CrateRow {
     indexed_rev: i64,
     max_version: Option<String>,
     description: Option<String>,
-    keywords: String,
+    #[serde(deserialize_with = "json_strings")]
+    keywords: Vec<String>,
 }
 
 impl From<CrateRow> for CrateRecord {
@@ -182,8 +205,10 @@ pub struct DetailRow {
     homepage: Option<String>,
     documentation: Option<String>,
     repository: Option<String>,
-    keywords: String,
-    categories: String,
+    #[serde(deserialize_with = "json_strings")]
+    keywords: Vec<String>,
+    #[serde(deserialize_with = "json_strings")]
+    categories: Vec<String>,
     readme_html: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 
 use super::rows::{TokenRow, TokenUserRow, UserRow};
 use super::*;
+use crate::auth::scopes::patterns_text;
 use crate::store::exec::json_list;
 use crate::store::{NewToken, TokenRecord, TokenStore, User, UserStore};
 
@@ -80,8 +81,8 @@ impl<E: Executor> TokenStore for SqlStore<E> {
             .bind(&t.name)
             .bind(&t.hash)
             .bind(&t.hint)
-            .bind(&t.scopes)
-            .bind(&t.patterns)
+            .bind(t.scopes.to_list_string())
+            .bind(patterns_text(&t.patterns))
             .bind(t.created_at)
             .bind(t.expires_at);
         self.first::<TokenRow>(s)
