@@ -87,6 +87,15 @@ impl From<crate::protocol::publish::PublishError> for AppError {
     }
 }
 
+/// Writes an operator-facing line to the runtime's log (the Worker's
+/// console, or stderr natively); never shown to a client.
+pub fn log(msg: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::cf::log_error(msg);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{msg}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,13 +113,4 @@ mod tests {
             serde_json::from_str(&AppError::NotFound("no \"x\"".into()).body()).unwrap();
         assert_eq!(v["errors"][0]["detail"], "no \"x\"");
     }
-}
-
-/// Writes an operator-facing line to the runtime's log (the Worker's
-/// console, or stderr natively); never shown to a client.
-pub fn log(msg: &str) {
-    #[cfg(target_arch = "wasm32")]
-    crate::cf::log_error(msg);
-    #[cfg(not(target_arch = "wasm32"))]
-    eprintln!("{msg}");
 }
