@@ -79,10 +79,10 @@ impl From<StoreError> for AppError {
 
 impl From<crate::protocol::publish::PublishError> for AppError {
     fn from(e: crate::protocol::publish::PublishError) -> Self {
-        use crate::protocol::publish::PublishError as P;
-        match e {
-            P::BadRequest(m) => AppError::BadRequest(m),
-            P::TooLarge(m) => AppError::TooLarge(m),
+        if e.is_too_large() {
+            AppError::TooLarge(e.to_string())
+        } else {
+            AppError::BadRequest(e.to_string())
         }
     }
 }

@@ -144,7 +144,7 @@ fn lands_as_validated(bytes: &[u8], info: &TarballInfo, what: &str) {
 }
 
 fn check(bytes: &[u8]) -> Result<TarballInfo, String> {
-    check_tarball(bytes, "foo", "1.0.0", &Limits::default())
+    check_tarball(bytes, "foo", "1.0.0", &Limits::default()).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -94,18 +94,34 @@ impl StoredHash {
     }
 }
 
+/// A new password that is too short or too long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordError {
+    TooShort,
+    TooLong,
+}
+
+impl std::fmt::Display for PasswordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordError::TooShort => {
+                write!(f, "the password must have at least {MIN_LEN} characters")
+            }
+            PasswordError::TooLong => {
+                write!(f, "the password must have at most {MAX_LEN} characters")
+            }
+        }
+    }
+}
+
 /// Checks a new password's length.
-pub fn validate_new(password: &str) -> Result<(), String> {
+pub fn validate_new(password: &str) -> Result<(), PasswordError> {
     let n = password.chars().count();
     if n < MIN_LEN {
-        return Err(format!(
-            "the password must have at least {MIN_LEN} characters"
-        ));
+        return Err(PasswordError::TooShort);
     }
     if n > MAX_LEN {
-        return Err(format!(
-            "the password must have at most {MAX_LEN} characters"
-        ));
+        return Err(PasswordError::TooLong);
     }
     Ok(())
 }
@@ -170,8 +186,16 @@ mod tests {
 
     #[test]
     fn length_rules() {
-        assert!(validate_new("short").is_err());
-        assert!(validate_new("long enough!").is_ok());
-        assert!(validate_new(&"x".repeat(257)).is_err());
+        assert_eq!(validate_new("short"), Err(PasswordError::TooShort));
+        assert_eq!(validate_new("long enough!"), Ok(()));
+        assert_eq!(validate_new(&"x".repeat(257)), Err(PasswordError::TooLong));
+        assert_eq!(
+            PasswordError::TooShort.to_string(),
+            "the password must have at least 10 characters"
+        );
+        assert_eq!(
+            PasswordError::TooLong.to_string(),
+            "the password must have at most 256 characters"
+        );
     }
 }

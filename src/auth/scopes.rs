@@ -52,6 +52,27 @@ impl Scope {
     }
 }
 
+/// A scope list or crate pattern that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeError {
+    Unknown(String),
+    Pattern {
+        pattern: String,
+        why: crate::protocol::names::NameError,
+    },
+}
+
+impl std::fmt::Display for ScopeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScopeError::Unknown(s) => write!(f, "unknown scope `{s}`"),
+            ScopeError::Pattern { pattern, why } => {
+                write!(f, "invalid crate pattern `{pattern}`: {why}")
+            }
+        }
+    }
+}
+
 /// A set of scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scopes(u8);
@@ -70,10 +91,10 @@ impl Scopes {
     }
 
     /// Parses a comma-separated list such as `read,yank`.
-    pub fn parse(s: &str) -> Result<Scopes, String> {
+    pub fn parse(s: &str) -> Result<Scopes, ScopeError> {
         let mut out = 0;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let scope = Scope::parse(part).ok_or_else(|| format!("unknown scope `{part}`"))?;
+            let scope = Scope::parse(part).ok_or_else(|| ScopeError::Unknown(part.to_string()))?;
             out |= scope.bit();
         }
         Ok(Scopes(out))
@@ -109,14 +130,18 @@ pub enum CratePattern {
 }
 
 impl CratePattern {
-    pub fn parse(s: &str) -> Result<CratePattern, String> {
+    pub fn parse(s: &str) -> Result<CratePattern, ScopeError> {
         let (body, prefix) = match s.strip_suffix('*') {
             Some(b) => (b, true),
             None => (s, false),
         };
         if !(prefix && body.is_empty()) {
-            crate::protocol::names::validate_dependency_name(body)
-                .map_err(|e| format!("invalid crate pattern `{s}`: {e}"))?;
+            crate::protocol::names::validate_dependency_name(body).map_err(|why| {
+                ScopeError::Pattern {
+                    pattern: s.to_string(),
+                    why,
+                }
+            })?;
         }
         Ok(if prefix {
             CratePattern::Prefix(canonical(body))
@@ -165,7 +190,7 @@ pub fn patterns_text(patterns: &[CratePattern]) -> String {
 }
 
 /// Parses a comma-separated pattern list.
-pub fn parse_patterns(s: &str) -> Result<Vec<CratePattern>, String> {
+pub fn parse_patterns(s: &str) -> Result<Vec<CratePattern>, ScopeError> {
     s.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())

@@ -4,6 +4,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fuzzing;
 pub mod index;
+pub mod manifest;
 pub mod names;
 pub mod publish;
 pub mod readme;

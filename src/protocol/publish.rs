@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::index::IndexDep;
-use super::names;
-use super::version::{self, Version, printable};
+use super::names::{self, NameError};
+use super::version::{self, Version, VersionError, printable};
 
 /// Size limits for a publish; configurable per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,23 +41,192 @@ impl Limits {
     }
 }
 
-/// A publish failure: 400 (`BadRequest`) or 413 (`TooLarge`).
+/// Why a publish body or its metadata is refused: 413 for the two size
+/// limits (`is_too_large`), 400 for everything else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishError {
-    BadRequest(String),
-    TooLarge(String),
+    MetadataTooLarge {
+        len: u64,
+        limit: u64,
+    },
+    CrateTooLarge {
+        len: u64,
+        limit: u64,
+    },
+    NoMetadataLength,
+    MetadataCut(u64),
+    NoTarballLength,
+    TarballCut(u64),
+    TrailingBytes(usize),
+    EmptyTarball,
+    /// serde's message.
+    InvalidJson(String),
+    Name(NameError),
+    Version(VersionError),
+    TooManyDeps(usize),
+    Dependency(NameError),
+    DependencyRename(NameError),
+    DependencyReq {
+        dep: String,
+        req: String,
+        why: String,
+    },
+    DependencyKind {
+        dep: String,
+        kind: String,
+    },
+    ArtifactDependency(String),
+    DependencyFeatures(String),
+    DependencyFeature {
+        dep: String,
+        why: FeatureError,
+    },
+    DependencyTarget(String),
+    DependencyRegistry(String),
+    TooManyFeatures(usize),
+    Feature(FeatureError),
+    FeatureValues(String),
+    FeatureValue {
+        feature: String,
+        why: FeatureError,
+    },
+    Links,
+    RustVersion(InvalidRustVersion),
+    TextTooLong(&'static str),
+    ReadmeTooLarge,
+    Keywords,
+    Categories,
+    Authors,
 }
 
 impl PublishError {
-    pub fn message(&self) -> &str {
+    /// Whether this is a size limit (413) rather than a bad request (400).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            PublishError::MetadataTooLarge { .. } | PublishError::CrateTooLarge { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use PublishError as E;
         match self {
-            PublishError::BadRequest(m) | PublishError::TooLarge(m) => m,
+            E::MetadataTooLarge { len, limit } => write!(
+                f,
+                "JSON metadata blob too large: {len} bytes, the limit is {limit}"
+            ),
+            E::CrateTooLarge { len, limit } => write!(
+                f,
+                "max upload size is: {limit} bytes; this crate is {len} bytes"
+            ),
+            E::NoMetadataLength => write!(
+                f,
+                "invalid metadata length: the body is too short to hold one"
+            ),
+            E::MetadataCut(len) => write!(
+                f,
+                "invalid metadata length: {len} bytes announced but the body ends early"
+            ),
+            E::NoTarballLength => write!(
+                f,
+                "invalid tarball length: the body ends before the tarball length"
+            ),
+            E::TarballCut(len) => write!(
+                f,
+                "invalid tarball length: {len} bytes announced but the body ends early"
+            ),
+            E::TrailingBytes(n) => write!(
+                f,
+                "invalid publish body: {n} unexpected bytes after the tarball"
+            ),
+            E::EmptyTarball => write!(f, "the uploaded tarball is empty"),
+            E::InvalidJson(e) => write!(f, "invalid upload request: {e}"),
+            E::Name(e) => e.fmt(f),
+            E::Version(e) => e.fmt(f),
+            E::TooManyDeps(n) => write!(f, "too many dependencies: {n}, the limit is {MAX_DEPS}"),
+            E::Dependency(e) => write!(f, "invalid dependency: {e}"),
+            E::DependencyRename(e) => write!(f, "invalid dependency rename: {e}"),
+            E::DependencyReq { dep, req, why } => write!(
+                f,
+                "dependency `{dep}` has an invalid version requirement \"{}\": {why}",
+                printable(req)
+            ),
+            E::DependencyKind { dep, kind } => write!(
+                f,
+                "dependency `{dep}` has an unknown kind `{}`",
+                printable(kind)
+            ),
+            E::ArtifactDependency(dep) => write!(
+                f,
+                "dependency `{dep}` is an artifact dependency, which this registry does not support"
+            ),
+            E::DependencyFeatures(dep) => {
+                write!(f, "dependency `{dep}` enables too many features")
+            }
+            E::DependencyFeature { dep, why } => write!(f, "dependency `{dep}`: {why}"),
+            E::DependencyTarget(dep) => write!(f, "dependency `{dep}` has an invalid target"),
+            E::DependencyRegistry(dep) => {
+                write!(f, "dependency `{dep}` names an invalid registry")
+            }
+            E::TooManyFeatures(n) => {
+                write!(f, "too many features: {n}, the limit is {MAX_FEATURES}")
+            }
+            E::Feature(e) => e.fmt(f),
+            E::FeatureValues(name) => write!(f, "feature `{name}` has too many values"),
+            E::FeatureValue { feature, why } => write!(f, "feature `{feature}`: {why}"),
+            E::Links => write!(f, "the `links` value must be 1 to 200 characters"),
+            E::RustVersion(e) => e.fmt(f),
+            E::TextTooLong(field) => write!(
+                f,
+                "the `{field}` is too long: the limit is {MAX_TEXT} characters"
+            ),
+            E::ReadmeTooLarge => write!(
+                f,
+                "the README is too large: the limit is {MAX_README} bytes"
+            ),
+            E::Keywords => write!(
+                f,
+                "too many or too long keywords: at most 20, of at most 100 characters"
+            ),
+            E::Categories => write!(
+                f,
+                "too many or too long categories: at most 20, of at most 100 characters"
+            ),
+            E::Authors => write!(f, "too many or too long authors"),
         }
     }
 }
 
-fn bad(msg: impl Into<String>) -> PublishError {
-    PublishError::BadRequest(msg.into())
+/// A feature name or value that is not one cargo accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureError {
+    Name(String),
+    Value(String),
+}
+
+impl std::fmt::Display for FeatureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeatureError::Name(n) => write!(f, "invalid feature name `{}`", printable(n)),
+            FeatureError::Value(v) => write!(f, "invalid feature value `{}`", printable(v)),
+        }
+    }
+}
+
+/// A `rust-version` that is not a bare version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRustVersion(pub String);
+
+impl std::fmt::Display for InvalidRustVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid `rust-version` \"{}\": use a bare version such as 1.74",
+            printable(&self.0)
+        )
+    }
 }
 
 /// The two parts of a publish body.
@@ -76,43 +245,34 @@ fn read_u32(body: &[u8], at: usize) -> Option<u64> {
 /// Splits a publish body into its JSON and tarball parts, checking every
 /// length against the body and the limits before anything is parsed.
 pub fn split_body<'a>(body: &'a [u8], limits: &Limits) -> Result<Framed<'a>, PublishError> {
-    let json_len = read_u32(body, 0)
-        .ok_or_else(|| bad("invalid metadata length: the body is too short to hold one"))?;
+    let json_len = read_u32(body, 0).ok_or(PublishError::NoMetadataLength)?;
     if json_len > limits.max_json_bytes {
-        return Err(PublishError::TooLarge(format!(
-            "JSON metadata blob too large: {json_len} bytes, the limit is {}",
-            limits.max_json_bytes
-        )));
+        return Err(PublishError::MetadataTooLarge {
+            len: json_len,
+            limit: limits.max_json_bytes,
+        });
     }
     let json_end = 4 + json_len as usize;
-    let json = body.get(4..json_end).ok_or_else(|| {
-        bad(format!(
-            "invalid metadata length: {json_len} bytes announced but the body ends early"
-        ))
-    })?;
-    let crate_len = read_u32(body, json_end)
-        .ok_or_else(|| bad("invalid tarball length: the body ends before the tarball length"))?;
+    let json = body
+        .get(4..json_end)
+        .ok_or(PublishError::MetadataCut(json_len))?;
+    let crate_len = read_u32(body, json_end).ok_or(PublishError::NoTarballLength)?;
     if crate_len > limits.max_crate_bytes {
-        return Err(PublishError::TooLarge(format!(
-            "max upload size is: {} bytes; this crate is {crate_len} bytes",
-            limits.max_crate_bytes
-        )));
+        return Err(PublishError::CrateTooLarge {
+            len: crate_len,
+            limit: limits.max_crate_bytes,
+        });
     }
     let start = json_end + 4;
     let end = start + crate_len as usize;
-    let tarball = body.get(start..end).ok_or_else(|| {
-        bad(format!(
-            "invalid tarball length: {crate_len} bytes announced but the body ends early"
-        ))
-    })?;
+    let tarball = body
+        .get(start..end)
+        .ok_or(PublishError::TarballCut(crate_len))?;
     if body.len() != end {
-        return Err(bad(format!(
-            "invalid publish body: {} unexpected bytes after the tarball",
-            body.len() - end
-        )));
+        return Err(PublishError::TrailingBytes(body.len() - end));
     }
     if crate_len == 0 {
-        return Err(bad("the uploaded tarball is empty"));
+        return Err(PublishError::EmptyTarball);
     }
     Ok(Framed { json, tarball })
 }
@@ -228,76 +388,60 @@ pub struct ValidPublish {
 /// Parses the JSON metadata. `own_index_urls` are the spellings of this
 /// registry's index URL, treated like an omitted `registry`.
 pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish, PublishError> {
+    use PublishError as E;
     let mut meta: PublishMeta =
-        serde_json::from_slice(json).map_err(|e| bad(format!("invalid upload request: {e}")))?;
-    names::validate_crate_name(&meta.name).map_err(|e| bad(e.to_string()))?;
-    let version = version::parse_version(&meta.vers).map_err(bad)?;
+        serde_json::from_slice(json).map_err(|e| E::InvalidJson(e.to_string()))?;
+    names::validate_crate_name(&meta.name).map_err(E::Name)?;
+    let version = version::parse_version(&meta.vers).map_err(E::Version)?;
     let mut warnings = Vec::new();
 
     if meta.deps.len() > MAX_DEPS {
-        return Err(bad(format!(
-            "too many dependencies: {}, the limit is {MAX_DEPS}",
-            meta.deps.len()
-        )));
+        return Err(E::TooManyDeps(meta.deps.len()));
     }
     let mut deps = Vec::with_capacity(meta.deps.len());
     let mut local_deps = Vec::new();
     for d in &meta.deps {
-        names::validate_dependency_name(&d.name)
-            .map_err(|e| bad(format!("invalid dependency: {e}")))?;
+        names::validate_dependency_name(&d.name).map_err(E::Dependency)?;
         if let Some(rename) = &d.explicit_name_in_toml {
-            names::validate_rename(rename)
-                .map_err(|e| bad(format!("invalid dependency rename: {e}")))?;
+            names::validate_rename(rename).map_err(E::DependencyRename)?;
         }
-        semver::VersionReq::parse(&d.version_req).map_err(|e| {
-            bad(format!(
-                "dependency `{}` has an invalid version requirement \"{}\": {e}",
-                d.name,
-                printable(&d.version_req)
-            ))
+        semver::VersionReq::parse(&d.version_req).map_err(|e| E::DependencyReq {
+            dep: d.name.clone(),
+            req: d.version_req.clone(),
+            why: e.to_string(),
         })?;
         let kind = match d.kind.as_deref() {
             None | Some("normal") => "normal",
             Some("dev") => "dev",
             Some("build") => "build",
             Some(other) => {
-                return Err(bad(format!(
-                    "dependency `{}` has an unknown kind `{}`",
-                    d.name,
-                    printable(other)
-                )));
+                return Err(E::DependencyKind {
+                    dep: d.name.clone(),
+                    kind: other.to_string(),
+                });
             }
         };
         if d.artifact.is_some() || d.bindep_target.is_some() {
-            return Err(bad(format!(
-                "dependency `{}` is an artifact dependency, which this registry does not support",
-                d.name
-            )));
+            return Err(E::ArtifactDependency(d.name.clone()));
         }
         if d.features.len() > MAX_FEATURES {
-            return Err(bad(format!(
-                "dependency `{}` enables too many features",
-                d.name
-            )));
+            return Err(E::DependencyFeatures(d.name.clone()));
         }
         for f in &d.features {
-            validate_feature_value(f).map_err(|e| bad(format!("dependency `{}`: {e}", d.name)))?;
+            validate_feature_value(f).map_err(|why| E::DependencyFeature {
+                dep: d.name.clone(),
+                why,
+            })?;
         }
         if let Some(t) = &d.target
             && (t.is_empty() || t.len() > 500)
         {
-            return Err(bad(format!(
-                "dependency `{}` has an invalid target",
-                d.name
-            )));
+            return Err(E::DependencyTarget(d.name.clone()));
         }
         let registry = match &d.registry {
             Some(r) if own_index_urls.iter().any(|own| same_url(own, r)) => None,
             Some(r) if r.is_empty() || r.len() > 500 => {
-                return Err(bad(format!(
-                    "dependency `{}` names an invalid registry",
-                    d.name
-                )));
+                return Err(E::DependencyRegistry(d.name.clone()));
             }
             Some(r) => Some(r.clone()),
             None => None,
@@ -324,28 +468,28 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
     super::index::sort_deps(&mut deps);
 
     if meta.features.len() > MAX_FEATURES {
-        return Err(bad(format!(
-            "too many features: {}, the limit is {MAX_FEATURES}",
-            meta.features.len()
-        )));
+        return Err(E::TooManyFeatures(meta.features.len()));
     }
     for (name, values) in &meta.features {
-        validate_feature_name(name).map_err(bad)?;
+        validate_feature_name(name).map_err(E::Feature)?;
         if values.len() > MAX_FEATURES {
-            return Err(bad(format!("feature `{name}` has too many values")));
+            return Err(E::FeatureValues(name.clone()));
         }
         for v in values {
-            validate_feature_value(v).map_err(|e| bad(format!("feature `{name}`: {e}")))?;
+            validate_feature_value(v).map_err(|why| E::FeatureValue {
+                feature: name.clone(),
+                why,
+            })?;
         }
     }
 
     if let Some(links) = &meta.links
         && (links.is_empty() || links.len() > 200)
     {
-        return Err(bad("the `links` value must be 1 to 200 characters"));
+        return Err(E::Links);
     }
     if let Some(rv) = &meta.rust_version {
-        validate_rust_version(rv).map_err(bad)?;
+        validate_rust_version(rv).map_err(E::RustVersion)?;
     }
     for (field, value) in [
         ("description", &mut meta.description),
@@ -354,9 +498,7 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
         ("readme-file", &mut meta.readme_file),
     ] {
         if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
-            return Err(bad(format!(
-                "the `{field}` is too long: the limit is {MAX_TEXT} characters"
-            )));
+            return Err(E::TextTooLong(field));
         }
     }
     for (field, value) in [
@@ -374,22 +516,16 @@ pub fn parse_meta(json: &[u8], own_index_urls: &[String]) -> Result<ValidPublish
         }
     }
     if meta.readme.as_ref().is_some_and(|r| r.len() > MAX_README) {
-        return Err(bad(format!(
-            "the README is too large: the limit is {MAX_README} bytes"
-        )));
+        return Err(E::ReadmeTooLarge);
     }
     if meta.keywords.len() > 20 || meta.keywords.iter().any(|k| k.len() > 100) {
-        return Err(bad(
-            "too many or too long keywords: at most 20, of at most 100 characters",
-        ));
+        return Err(E::Keywords);
     }
     if meta.categories.len() > 20 || meta.categories.iter().any(|k| k.len() > 100) {
-        return Err(bad(
-            "too many or too long categories: at most 20, of at most 100 characters",
-        ));
+        return Err(E::Categories);
     }
     if meta.authors.len() > 100 || meta.authors.iter().any(|a| a.len() > MAX_TEXT) {
-        return Err(bad("too many or too long authors"));
+        return Err(E::Authors);
     }
 
     Ok(ValidPublish {
@@ -414,7 +550,7 @@ fn same_url(a: &str, b: &str) -> bool {
 /// Feature names: first character alphanumeric or `_`, then alphanumeric,
 /// `_`, `-`, `+` or `.` (cargo's rules, restricted to ASCII-or-Unicode
 /// alphanumerics).
-pub fn validate_feature_name(name: &str) -> Result<(), String> {
+pub fn validate_feature_name(name: &str) -> Result<(), FeatureError> {
     let mut chars = name.chars();
     let ok_first = chars
         .next()
@@ -423,13 +559,13 @@ pub fn validate_feature_name(name: &str) -> Result<(), String> {
     if ok_first && ok_rest && name.len() <= 100 {
         Ok(())
     } else {
-        Err(format!("invalid feature name `{}`", printable(name)))
+        Err(FeatureError::Name(name.to_string()))
     }
 }
 
 /// Feature values: `feat`, `dep:name`, `name/feat` or `name?/feat`.
-pub fn validate_feature_value(value: &str) -> Result<(), String> {
-    let fail = || format!("invalid feature value `{}`", printable(value));
+pub fn validate_feature_value(value: &str) -> Result<(), FeatureError> {
+    let fail = || FeatureError::Value(value.to_string());
     if let Some(dep) = value.strip_prefix("dep:") {
         return names::validate_rename(dep).map_err(|_| fail());
     }
@@ -442,7 +578,7 @@ pub fn validate_feature_value(value: &str) -> Result<(), String> {
 }
 
 /// `rust-version`: digits and dots only, at most three parts.
-pub fn validate_rust_version(rv: &str) -> Result<(), String> {
+pub fn validate_rust_version(rv: &str) -> Result<(), InvalidRustVersion> {
     let parts: Vec<&str> = rv.split('.').collect();
     let ok = !rv.is_empty()
         && parts.len() <= 3
@@ -452,10 +588,7 @@ pub fn validate_rust_version(rv: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "invalid `rust-version` \"{}\": use a bare version such as 1.74",
-            printable(rv)
-        ))
+        Err(InvalidRustVersion(rv.to_string()))
     }
 }
 
@@ -482,45 +615,45 @@ mod tests {
 
     #[test]
     fn rejects_bad_framing() {
+        use PublishError as E;
         let l = Limits::default();
-        assert!(
-            split_body(b"", &l)
-                .unwrap_err()
-                .message()
-                .contains("metadata length")
+        let err = |b: &[u8]| split_body(b, &l).unwrap_err();
+        assert_eq!(err(b""), E::NoMetadataLength);
+        assert_eq!(err(b"\x01\x00"), E::NoMetadataLength);
+        assert_eq!(
+            E::NoMetadataLength.to_string(),
+            "invalid metadata length: the body is too short to hold one"
         );
-        assert!(
-            split_body(b"\x01\x00", &l)
-                .unwrap_err()
-                .message()
-                .contains("metadata length")
+        assert_eq!(err(b"\x05\x00\x00\x00{}"), E::MetadataCut(5));
+        assert_eq!(
+            E::MetadataCut(5).to_string(),
+            "invalid metadata length: 5 bytes announced but the body ends early"
         );
         let mut b = body(b"{}", b"x");
         b.truncate(b.len() - 1);
-        assert!(
-            split_body(&b, &l)
-                .unwrap_err()
-                .message()
-                .contains("ends early")
+        assert_eq!(err(&b), E::TarballCut(1));
+        assert_eq!(
+            E::TarballCut(1).to_string(),
+            "invalid tarball length: 1 bytes announced but the body ends early"
         );
         let mut b = body(b"{}", b"x");
         b.push(0);
-        assert!(
-            split_body(&b, &l)
-                .unwrap_err()
-                .message()
-                .contains("unexpected bytes")
+        assert_eq!(err(&b), E::TrailingBytes(1));
+        assert_eq!(
+            E::TrailingBytes(1).to_string(),
+            "invalid publish body: 1 unexpected bytes after the tarball"
         );
         let b = body(b"{}", b"");
-        assert!(split_body(&b, &l).unwrap_err().message().contains("empty"));
-        let b = body(b"{}", b"");
-        let b = &b[..6];
-        assert!(
-            split_body(b, &l)
-                .unwrap_err()
-                .message()
-                .contains("tarball length")
+        assert_eq!(err(&b), E::EmptyTarball);
+        assert_eq!(E::EmptyTarball.to_string(), "the uploaded tarball is empty");
+        assert_eq!(err(&b[..6]), E::NoTarballLength);
+        assert_eq!(
+            E::NoTarballLength.to_string(),
+            "invalid tarball length: the body ends before the tarball length"
         );
+        for e in [E::NoMetadataLength, E::TarballCut(1), E::EmptyTarball] {
+            assert!(!e.is_too_large());
+        }
     }
 
     #[test]
@@ -528,14 +661,20 @@ mod tests {
         let l = Limits::default();
         let mut b = u32::MAX.to_le_bytes().to_vec();
         b.extend_from_slice(b"{}");
-        assert!(
-            matches!(split_body(&b, &l), Err(PublishError::TooLarge(m)) if m.contains("JSON metadata blob too large"))
+        let e = split_body(&b, &l).unwrap_err();
+        assert!(e.is_too_large());
+        assert_eq!(
+            e.to_string(),
+            "JSON metadata blob too large: 4294967295 bytes, the limit is 1048576"
         );
         let mut b = 2u32.to_le_bytes().to_vec();
         b.extend_from_slice(b"{}");
         b.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(
-            matches!(split_body(&b, &l), Err(PublishError::TooLarge(m)) if m.contains("max upload size is: 10485760"))
+        let e = split_body(&b, &l).unwrap_err();
+        assert!(e.is_too_large());
+        assert_eq!(
+            e.to_string(),
+            "max upload size is: 10485760 bytes; this crate is 4294967295 bytes"
         );
     }
 
@@ -575,27 +714,24 @@ mod tests {
     #[test]
     fn rejects_invalid_metadata() {
         let cases: &[(&[u8], &str)] = &[
-            (b"not json", "invalid upload request"),
-            (br#"{"vers":"1.0.0"}"#, "missing field `name`"),
-            (br#"{"name":"1x","vers":"1.0.0"}"#, "cannot start with a digit"),
-            (br#"{"name":"std","vers":"1.0.0"}"#, "reserved name"),
-            (br#"{"name":"foo","vers":"1.0"}"#, "invalid semver"),
-            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x y","version_req":"1"}]}"#, "invalid dependency"),
-            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x","version_req":"=>1"}]}"#, "invalid version requirement"),
-            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x","version_req":"1","kind":"weird"}]}"#, "unknown kind"),
-            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x","version_req":"1","artifact":["bin"]}]}"#, "artifact"),
-            (br#"{"name":"foo","vers":"1.0.0","features":{"a b":[]}}"#, "invalid feature name"),
-            (br#"{"name":"foo","vers":"1.0.0","features":{"a":["dep:"]}}"#, "invalid feature value"),
-            (br#"{"name":"foo","vers":"1.0.0","rust_version":">=1.70"}"#, "rust-version"),
-            (br#"{"name":"foo","vers":"1.0.0","links":""}"#, "links"),
+            (b"not json", "invalid upload request: expected ident at line 1 column 2"),
+            (br#"{"vers":"1.0.0"}"#, "invalid upload request: missing field `name` at line 1 column 16"),
+            (br#"{"name":"1x","vers":"1.0.0"}"#, "invalid crate name `1x`: the name cannot start with a digit"),
+            (br#"{"name":"std","vers":"1.0.0"}"#, "cannot upload a crate with a reserved name: `std` is reserved (toolchain or Windows device name)"),
+            (br#"{"name":"foo","vers":"1.0"}"#, "\"1.0\" is an invalid semver version: unexpected end of input while parsing minor version number"),
+            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x y","version_req":"1"}]}"#, "invalid dependency: invalid crate name `x y`: invalid character ` `; only ASCII letters, digits, `-` and `_` are allowed"),
+            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x","version_req":"=>1"}]}"#, "dependency `x` has an invalid version requirement \"=>1\": unexpected character '>' while parsing major version number"),
+            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x","version_req":"1","kind":"weird"}]}"#, "dependency `x` has an unknown kind `weird`"),
+            (br#"{"name":"foo","vers":"1.0.0","deps":[{"name":"x","version_req":"1","artifact":["bin"]}]}"#, "dependency `x` is an artifact dependency, which this registry does not support"),
+            (br#"{"name":"foo","vers":"1.0.0","features":{"a b":[]}}"#, "invalid feature name `a b`"),
+            (br#"{"name":"foo","vers":"1.0.0","features":{"a":["dep:"]}}"#, "feature `a`: invalid feature value `dep:`"),
+            (br#"{"name":"foo","vers":"1.0.0","rust_version":">=1.70"}"#, "invalid `rust-version` \">=1.70\": use a bare version such as 1.74"),
+            (br#"{"name":"foo","vers":"1.0.0","links":""}"#, "the `links` value must be 1 to 200 characters"),
         ];
         for (json, msg) in cases {
             let err = parse_meta(json, &[]).unwrap_err();
-            assert!(
-                err.message().contains(msg),
-                "{} -> {err:?}",
-                String::from_utf8_lossy(json)
-            );
+            assert!(!err.is_too_large());
+            assert_eq!(err.to_string(), *msg, "{}", String::from_utf8_lossy(json));
         }
     }
 

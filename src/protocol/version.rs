@@ -14,15 +14,37 @@ pub struct Version {
     pub no_build: String,
 }
 
+/// Why a version string is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionError {
+    TooLong,
+    /// The text and semver's reason.
+    Invalid(String, String),
+}
+
+impl std::fmt::Display for VersionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VersionError::TooLong => write!(
+                f,
+                "version is too long: the maximum is {MAX_VERSION_LEN} characters"
+            ),
+            VersionError::Invalid(text, why) => write!(
+                f,
+                "\"{}\" is an invalid semver version: {why}",
+                printable(text)
+            ),
+        }
+    }
+}
+
 /// Parses and validates a version string.
-pub fn parse_version(s: &str) -> Result<Version, String> {
+pub fn parse_version(s: &str) -> Result<Version, VersionError> {
     if s.len() > MAX_VERSION_LEN {
-        return Err(format!(
-            "version is too long: the maximum is {MAX_VERSION_LEN} characters"
-        ));
+        return Err(VersionError::TooLong);
     }
     let parsed = semver::Version::parse(s)
-        .map_err(|e| format!("\"{}\" is an invalid semver version: {e}", printable(s)))?;
+        .map_err(|e| VersionError::Invalid(s.to_string(), e.to_string()))?;
     let text = parsed.to_string();
     let mut nb = parsed.clone();
     nb.build = semver::BuildMetadata::EMPTY;
@@ -59,11 +81,18 @@ mod tests {
 
     #[test]
     fn rejects_invalid_and_long() {
-        assert!(parse_version("1.0").unwrap_err().contains("invalid semver"));
+        assert_eq!(
+            parse_version("1.0").unwrap_err().to_string(),
+            "\"1.0\" is an invalid semver version: unexpected end of input while parsing minor version number"
+        );
         assert!(parse_version("01.0.0").is_err());
         assert!(parse_version("").is_err());
         let long = format!("1.0.0-{}", "a".repeat(150));
-        assert!(parse_version(&long).unwrap_err().contains("too long"));
+        assert_eq!(parse_version(&long).unwrap_err(), VersionError::TooLong);
+        assert_eq!(
+            VersionError::TooLong.to_string(),
+            "version is too long: the maximum is 150 characters"
+        );
     }
 
     #[test]

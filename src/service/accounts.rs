@@ -220,7 +220,7 @@ async fn store_password<S: Stores>(
     user_id: i64,
     new: &str,
 ) -> Result<String, AppError> {
-    password::validate_new(new).map_err(AppError::BadRequest)?;
+    password::validate_new(new).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let hash = password::hash(app.store.kdf(), new, random::<16>()?)
         .await
         .map_err(AppError::Internal)?;
@@ -288,7 +288,7 @@ pub async fn use_link<S: Stores>(
     new: &str,
     now: i64,
 ) -> Result<NewSession, AppError> {
-    password::validate_new(new).map_err(AppError::BadRequest)?;
+    password::validate_new(new).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let gone = || {
         AppError::Forbidden(
             "this link is invalid, used or expired; ask an administrator for a new one".into(),

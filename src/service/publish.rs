@@ -99,7 +99,8 @@ pub async fn publish<S: Stores>(
         .await;
     }
 
-    let tar = check_tarball(framed.tarball, &name, &vers, limits).map_err(AppError::BadRequest)?;
+    let tar = check_tarball(framed.tarball, &name, &vers, limits)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
 
     if !valid.local_deps.is_empty() {
         let canons: Vec<String> = valid.local_deps.iter().map(|d| canonical(d)).collect();

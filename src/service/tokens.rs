@@ -107,7 +107,7 @@ pub fn check(req: &TokenRequest<'_>, now: i64) -> Result<Vec<CratePattern>, AppE
             "a token needs a name of 1 to 100 characters".into(),
         ));
     }
-    let patterns = parse_patterns(req.patterns).map_err(AppError::BadRequest)?;
+    let patterns = parse_patterns(req.patterns).map_err(|e| AppError::BadRequest(e.to_string()))?;
     if req
         .expires_at
         .is_some_and(|e| e <= now || e > now + MAX_EXPIRY_DAYS * 86_400)

@@ -332,7 +332,8 @@ pub async fn api<S: Stores>(
             if b.scopes.is_empty() {
                 return Err(AppError::BadRequest("choose at least one scope".into()));
             }
-            let scopes = Scopes::parse(&b.scopes.join(",")).map_err(AppError::BadRequest)?;
+            let scopes = Scopes::parse(&b.scopes.join(","))
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
             let expires_at = tokens::expiry_in_days(b.expires_days, now)?;
             let req = TokenRequest {
                 name: &b.name,

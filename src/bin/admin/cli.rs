@@ -123,7 +123,7 @@ fn verify(t: &Target, deep: bool) -> Result<(), String> {
 fn token_create(t: &Target, mut args: Vec<String>) -> Result<(), String> {
     let name = option(&mut args, "--name")?.unwrap_or_else(|| "cli".into());
     let scopes = match option(&mut args, "--scopes")? {
-        Some(s) => Scopes::parse(&s)?,
+        Some(s) => Scopes::parse(&s).map_err(|e| e.to_string())?,
         None => Scopes::all(),
     };
     let patterns = option(&mut args, "--crates")?.unwrap_or_default();

@@ -76,7 +76,8 @@ pub fn run(t: &Target, mut args: Vec<String>) -> Result<(), String> {
                 &commands::NewToken {
                     login: "importer",
                     name: "import",
-                    scopes: Scopes::parse("read,publish-new,publish-update")?,
+                    scopes: Scopes::parse("read,publish-new,publish-update")
+                        .map_err(|e| e.to_string())?,
                     patterns: "",
                     days: Some(1),
                 },

@@ -222,9 +222,10 @@ pub fn check(mut db: Database, blobs: &BTreeMap<String, u64>) -> Result<Plan, St
                 "table `{t}` row {n}: the token name must be 1 to 100 characters"
             ));
         }
-        Scopes::parse(&tk.scopes).map_err(|e| format!("table `{t}` row {n}: {}", printable(&e)))?;
+        Scopes::parse(&tk.scopes)
+            .map_err(|e| format!("table `{t}` row {n}: {}", printable(&e.to_string())))?;
         parse_patterns(&tk.patterns)
-            .map_err(|e| format!("table `{t}` row {n}: {}", printable(&e)))?;
+            .map_err(|e| format!("table `{t}` row {n}: {}", printable(&e.to_string())))?;
     }
 
     // crates
