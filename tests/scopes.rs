@@ -263,23 +263,53 @@ fn every_route_refuses_every_bad_credential_and_changes_nothing() {
             let resp = h.send(r.method, &r.path, token, r.body.clone());
             let index_style = r.kind == Kind::Index;
             let bad_credential = if index_style { 401 } else { 403 };
-            let (status, msg): (u16, &str) = match case {
-                Case::NoToken => (401, "requires a token"),
-                Case::Unknown => (bad_credential, "not valid for this registry"),
-                Case::Revoked => (bad_credential, "was revoked"),
-                Case::Expired => (bad_credential, "expired at"),
-                Case::DisabledUser => (bad_credential, "is disabled"),
+            let lacks = |scope: &str| {
+                format!(
+                    "this token lacks the `{scope}` scope needed for this request; create a token with that scope"
+                )
+            };
+            let (status, msg): (u16, String) = match case {
+                Case::NoToken => (
+                    401,
+                    "this registry requires a token: run `cargo login --registry <name>` with a token from the registry's Tokens page, or set CARGO_REGISTRIES_<NAME>_TOKEN".into(),
+                ),
+                Case::Unknown => (
+                    bad_credential,
+                    "this token is not valid for this registry; create one and run `cargo login` again".into(),
+                ),
+                Case::Revoked => (
+                    bad_credential,
+                    "this token (`test`) was revoked; create a new one and run `cargo login` again".into(),
+                ),
+                Case::Expired => (
+                    bad_credential,
+                    "this token (`test`) expired at 2026-03-05T10:20:35Z; create a new one and run `cargo login` again".into(),
+                ),
+                Case::DisabledUser => (
+                    bad_credential,
+                    "the account `bob` that owns this token is disabled; ask an administrator".into(),
+                ),
                 Case::WrongScope => match r.scope {
                     _ if index_style && (r.name == "config.json" || r.name == "index file") => {
-                        (403, "lacks the `read` scope")
+                        (403, lacks("read"))
                     }
-                    Some(s) => (403, s.as_str()),
-                    None => (403, "lacks the `read` scope"),
+                    Some(s) => (403, lacks(s.as_str())),
+                    None => (403, lacks("read")),
                 },
-                Case::WrongPattern if r.per_crate => (403, "limited to the crates `zzz_*`"),
-                Case::WrongPattern => (200, ""),
-                Case::OtherUsersCrate if r.owners_only => (403, "owner"),
-                Case::OtherUsersCrate => (200, ""),
+                Case::WrongPattern if r.per_crate => (
+                    403,
+                    "this token is limited to the crates `zzz_*` and cannot act on `matrix`".into(),
+                ),
+                Case::WrongPattern => (200, String::new()),
+                Case::OtherUsersCrate if r.owners_only && r.name == "publish" => (
+                    403,
+                    "crate `matrix` exists but you are not one of its owners; ask an owner to run `cargo owner --add <your login> matrix`".into(),
+                ),
+                Case::OtherUsersCrate if r.owners_only => (
+                    403,
+                    "you are not an owner of crate `matrix`; only its owners can do this".into(),
+                ),
+                Case::OtherUsersCrate => (200, String::new()),
             };
             assert_eq!(
                 resp.status,
@@ -290,11 +320,7 @@ fn every_route_refuses_every_bad_credential_and_changes_nothing() {
             );
             if status != 200 {
                 let d = resp.detail();
-                assert!(
-                    d.contains(msg),
-                    "{} × {case:?}: expected {msg:?} in {d:?}",
-                    r.name
-                );
+                assert_eq!(d, msg, "{} × {case:?}", r.name);
                 if status == 401 && index_style {
                     assert!(
                         resp.header("www-authenticate")
