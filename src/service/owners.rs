@@ -98,6 +98,22 @@ async fn resolve_users<S: Stores>(app: &App<S>, logins: &[String]) -> Result<Vec
     Ok(users)
 }
 
+/// What an owner change needs: the `change-owners` scope for the crate,
+/// an owner (or administrator) asking, and the users the body names.
+async fn change_request<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+    body: &[u8],
+) -> Result<(CrateRecord, Vec<User>), AppError> {
+    who.require(Scope::ChangeOwners, Some(name))?;
+    let c = find_crate(app, name).await?;
+    require_owner(app, who, &c).await?;
+    let logins = parse_logins(body)?;
+    let users = resolve_users(app, &logins).await?;
+    Ok((c, users))
+}
+
 /// Adds owners; returns cargo's `msg`.
 pub async fn add<S: Stores>(
     app: &App<S>,
@@ -106,11 +122,7 @@ pub async fn add<S: Stores>(
     body: &[u8],
     now: i64,
 ) -> Result<String, AppError> {
-    who.require(Scope::ChangeOwners, Some(name))?;
-    let c = find_crate(app, name).await?;
-    require_owner(app, who, &c).await?;
-    let logins = parse_logins(body)?;
-    let users = resolve_users(app, &logins).await?;
+    let (c, users) = change_request(app, who, name, body).await?;
     if let Some(u) = users.iter().find(|u| u.disabled) {
         return Err(AppError::BadRequest(format!(
             "user `{}` is disabled and cannot own crates",
@@ -138,11 +150,7 @@ pub async fn remove<S: Stores>(
     body: &[u8],
     now: i64,
 ) -> Result<String, AppError> {
-    who.require(Scope::ChangeOwners, Some(name))?;
-    let c = find_crate(app, name).await?;
-    require_owner(app, who, &c).await?;
-    let logins = parse_logins(body)?;
-    let users = resolve_users(app, &logins).await?;
+    let (c, users) = change_request(app, who, name, body).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     match app
         .store
