@@ -382,8 +382,8 @@ fn web_pages_are_served_from_the_worker() {
         head.header("content-type").unwrap(),
         "text/css; charset=utf-8"
     );
-    let js = h.get("/app.js", None);
-    assert_eq!(js.body, file("app.js"));
+    let js = h.get("/js/common.js", None);
+    assert_eq!(js.body, file("js/common.js"));
     assert_eq!(
         js.header("content-type").unwrap(),
         "text/javascript; charset=utf-8"
@@ -407,7 +407,7 @@ fn web_pages_are_served_from_the_worker() {
     }
     for p in [
         "/../Cargo.toml",
-        "/public/app.js",
+        "/public/js/common.js",
         "/%2e%2e/Cargo.toml",
         "/build.rs",
     ] {

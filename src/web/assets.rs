@@ -108,15 +108,31 @@ mod tests {
         }
     }
 
+    /// The URL path of every file under `dir` (subdirectories included, as
+    /// `build.rs` walks them), skipping hidden ones.
+    fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_str().unwrap().to_string();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = format!("{prefix}/{name}");
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
     #[test]
     fn every_public_file_is_compiled_in_with_its_own_etag() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/public");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| format!("/{}", e.unwrap().file_name().to_str().unwrap()))
-            .filter(|n| !n.starts_with("/."))
-            .collect();
+        let mut on_disk = Vec::new();
+        walk(std::path::Path::new(dir), "", &mut on_disk);
         on_disk.sort();
+        assert!(on_disk.iter().any(|p| p == "/js/common.js"), "{on_disk:?}");
         let compiled: Vec<&str> = FILES.iter().map(|a| a.path).collect();
         assert_eq!(compiled, on_disk);
         for a in FILES {
@@ -133,7 +149,8 @@ mod tests {
     fn clean_urls_like_the_asset_router() {
         assert_eq!(found("/"), "/index.html");
         assert_eq!(found("/tokens"), "/tokens.html");
-        assert_eq!(found("/app.js"), "/app.js");
+        assert_eq!(found("/js/common.js"), "/js/common.js");
+        assert_eq!(found("/js/tokens.js"), "/js/tokens.js");
         assert_eq!(found("/style.css"), "/style.css");
         assert_eq!(lookup("/tokens.html"), Lookup::Redirect("/tokens".into()));
         assert_eq!(lookup("/index.html"), Lookup::Redirect("/".into()));
@@ -141,10 +158,14 @@ mod tests {
         for missing in [
             "/nope",
             "/nope.html",
-            "/app.js/",
+            "/app.js",
+            "/js",
+            "/js/",
+            "/js/common.js/",
+            "/js/common",
             "/../Cargo.toml",
-            "/public/app.js",
-            "//app.js",
+            "/public/js/common.js",
+            "//js/common.js",
             "/app",
             "/tokens.html.html",
             "/TOKENS",
@@ -176,7 +197,7 @@ mod tests {
             respond(html, None).headers()["content-type"],
             "text/html; charset=utf-8"
         );
-        let Lookup::File(js) = lookup("/app.js") else {
+        let Lookup::File(js) = lookup("/js/common.js") else {
             panic!()
         };
         assert_eq!(
