@@ -5,7 +5,7 @@
 // (node --test tests/browser/), which builds the Worker first.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
+import { mkdirSync, writeFileSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ROOT, startRegistry, shot, open, signIn as signInAt, createToken } from "./harness.mjs";
 
@@ -283,8 +283,12 @@ test("pages work at 375 px wide and with the keyboard", async () => {
 });
 
 test("security headers are on every page, and the CSP allows no inline script", async () => {
-  for (const p of ["/", "/login", "/app.js", "/index/config.json"]) {
+  for (const p of ["/", "/login", "/js/common.js", "/js/tokens.js", "/index/config.json"]) {
     const r = await fetch(base + p, { redirect: "manual" });
+    if (p.startsWith("/js/")) {
+      assert.equal(r.status, 200, p);
+      assert.match(r.headers.get("content-type") || "", /^text\/javascript/, p);
+    }
     const csp = r.headers.get("content-security-policy") || "";
     assert.match(csp, /frame-ancestors 'none'/, p);
     assert.match(csp, /script-src 'self'/, p);
@@ -293,7 +297,9 @@ test("security headers are on every page, and the CSP allows no inline script", 
     assert.ok(r.headers.get("referrer-policy"), p);
   }
   // No page carries inline script.
-  for (const f of ["index.html", "login.html", "set-password.html", "tokens.html", "users.html"]) {
+  const pages = readdirSync(path.join(ROOT, "public")).filter((f) => f.endsWith(".html"));
+  assert.ok(pages.length >= 7, pages.join(", "));
+  for (const f of pages) {
     const html = readFileSync(path.join(ROOT, "public", f), "utf8");
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, f);
     assert.doesNotMatch(html, /\son[a-z]+=/, f);
