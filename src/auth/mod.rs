@@ -1,6 +1,7 @@
 //! Identity: token format and hashing, the `Authorization` header, scopes
 //! and crate-name patterns, and the principal a request acts as.
 
+pub mod jwt;
 pub mod password;
 pub mod scopes;
 pub mod token;

@@ -48,8 +48,12 @@ impl Stores for CfStores {
     type Blobs = R2Blobs;
     type Exec = D1Exec;
     type Kdf = webcrypto::WebCryptoKdf;
+    type Jws = webcrypto::WebCryptoJws;
     fn kdf(&self) -> &webcrypto::WebCryptoKdf {
         &webcrypto::WebCryptoKdf
+    }
+    fn jws(&self) -> &webcrypto::WebCryptoJws {
+        &webcrypto::WebCryptoJws
     }
     fn index(&self) -> &KvIndex {
         &self.index

@@ -29,10 +29,13 @@ pub trait Stores {
     type Blobs: BlobStore;
     type Exec: Executor;
     type Kdf: Kdf;
+    /// Checks JWT signatures (single sign-on).
+    type Jws: crate::auth::jwt::JwsVerifier;
     fn index(&self) -> &Self::Index;
     fn blobs(&self) -> &Self::Blobs;
     fn db(&self) -> &SqlStore<Self::Exec>;
     fn kdf(&self) -> &Self::Kdf;
+    fn jws(&self) -> &Self::Jws;
 }
 
 /// Deployment settings.

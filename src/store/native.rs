@@ -115,8 +115,12 @@ impl crate::service::Stores for NativeStore {
     type Blobs = MemoryR2;
     type Exec = Faulty<SqliteExec>;
     type Kdf = crate::auth::password::NativeKdf;
+    type Jws = crate::auth::jwt::RingVerifier;
     fn kdf(&self) -> &Self::Kdf {
         &crate::auth::password::NativeKdf
+    }
+    fn jws(&self) -> &Self::Jws {
+        &crate::auth::jwt::RingVerifier
     }
     fn index(&self) -> &MemoryKv {
         &self.kv

@@ -266,6 +266,7 @@ impl edge_registry::service::Stores for RemoteStores {
     type Blobs = HttpR2;
     type Exec = HttpExec;
     type Kdf = edge_registry::auth::password::NativeKdf;
+    type Jws = edge_registry::auth::jwt::RingVerifier;
     fn index(&self) -> &HttpKv {
         &self.index
     }
@@ -277,6 +278,9 @@ impl edge_registry::service::Stores for RemoteStores {
     }
     fn kdf(&self) -> &Self::Kdf {
         &edge_registry::auth::password::NativeKdf
+    }
+    fn jws(&self) -> &Self::Jws {
+        &edge_registry::auth::jwt::RingVerifier
     }
 }
 
