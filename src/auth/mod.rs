@@ -2,6 +2,7 @@
 //! and crate-name patterns, and the principal a request acts as.
 
 pub mod jwt;
+pub mod oidc;
 pub mod password;
 pub mod scopes;
 pub mod token;

@@ -1,0 +1,302 @@
+//! Settings, discovery and the authorization request.
+
+use super::*;
+use std::collections::HashMap;
+
+fn settings(vars: &[(&str, &str)]) -> Result<SignInSettings, SettingsError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    SignInSettings::from_vars(|k| map.get(k).cloned())
+}
+
+const BASE: &[(&str, &str)] = &[
+    ("OIDC_ISSUER", "https://idp.example.com/realms/acme"),
+    ("OIDC_CLIENT_ID", "registry"),
+];
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut v = BASE.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn nothing_set_means_passwords_only() {
+    assert_eq!(settings(&[]).unwrap(), SignInSettings::default());
+    assert!(SignInSettings::default().passwords);
+    // Empty values count as unset.
+    assert_eq!(
+        settings(&[("OIDC_ISSUER", " "), ("ACCESS_AUD", "")]).unwrap(),
+        SignInSettings::default()
+    );
+}
+
+#[test]
+fn oidc_settings_take_their_defaults() {
+    let s = settings(BASE).unwrap().oidc.unwrap();
+    assert_eq!(
+        s,
+        OidcSettings {
+            issuer: "https://idp.example.com/realms/acme".into(),
+            client_id: "registry".into(),
+            client_secret: None,
+            name: "idp.example.com".into(),
+            scopes: "openid email profile".into(),
+            groups_claim: "groups".into(),
+            required_group: None,
+            admin_group: None,
+            allowed_domains: vec![],
+        }
+    );
+    let s = settings(&with(&[
+        ("OIDC_CLIENT_SECRET", "s3cret"),
+        ("OIDC_NAME", "Acme SSO"),
+        ("OIDC_SCOPES", "openid email groups"),
+        ("OIDC_GROUPS_CLAIM", "roles"),
+        ("OIDC_REQUIRED_GROUP", "engineering"),
+        ("OIDC_ADMIN_GROUP", "registry-admins"),
+        ("OIDC_ALLOWED_DOMAINS", "Acme.com, @corp.acme.com,,"),
+        ("PASSWORD_SIGN_IN", "off"),
+    ]))
+    .unwrap();
+    assert!(!s.passwords);
+    let o = s.oidc.unwrap();
+    assert_eq!(o.client_secret.as_deref(), Some("s3cret"));
+    assert_eq!(o.name, "Acme SSO");
+    assert_eq!(o.groups_claim, "roles");
+    assert_eq!(o.required_group.as_deref(), Some("engineering"));
+    assert_eq!(o.admin_group.as_deref(), Some("registry-admins"));
+    assert_eq!(o.allowed_domains, ["acme.com", "corp.acme.com"]);
+}
+
+#[test]
+fn bad_settings_are_refused_with_the_setting_named() {
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                ("OIDC_ISSUER", "http://idp.example.com"),
+                ("OIDC_CLIENT_ID", "r"),
+            ],
+            "OIDC_ISSUER `http://idp.example.com` must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost) without query, fragment or credentials",
+        ),
+        (
+            vec![
+                ("OIDC_ISSUER", "https://u:p@idp.example.com"),
+                ("OIDC_CLIENT_ID", "r"),
+            ],
+            "OIDC_ISSUER `https://u:p@idp.example.com` must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost) without query, fragment or credentials",
+        ),
+        (
+            vec![("OIDC_ISSUER", "idp.example.com"), ("OIDC_CLIENT_ID", "r")],
+            "OIDC_ISSUER `idp.example.com` must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost) without query, fragment or credentials",
+        ),
+        (
+            vec![
+                ("OIDC_ISSUER", "https://idp.example.com?x=1"),
+                ("OIDC_CLIENT_ID", "r"),
+            ],
+            "OIDC_ISSUER `https://idp.example.com?x=1` must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost) without query, fragment or credentials",
+        ),
+        (
+            vec![("OIDC_ISSUER", "https://idp.example.com")],
+            "OIDC_CLIENT_ID must be set",
+        ),
+        (
+            with(&[("OIDC_SCOPES", "email profile")]),
+            "OIDC_SCOPES must include `openid`",
+        ),
+        (
+            vec![("PASSWORD_SIGN_IN", "no")],
+            "PASSWORD_SIGN_IN has an unusable value `no`",
+        ),
+        (
+            vec![("ACCESS_AUD", "abc")],
+            "ACCESS_TEAM_DOMAIN must be set",
+        ),
+        (
+            vec![("ACCESS_TEAM_DOMAIN", "acme.cloudflareaccess.com")],
+            "ACCESS_AUD must be set",
+        ),
+        (
+            vec![
+                ("ACCESS_TEAM_DOMAIN", "acme.cloudflareaccess.com/x"),
+                ("ACCESS_AUD", "a"),
+            ],
+            "ACCESS_TEAM_DOMAIN `acme.cloudflareaccess.com/x` must be an https:// URL (http:// only for 127.0.0.1, ::1 or localhost) without query, fragment or credentials",
+        ),
+    ];
+    for (vars, msg) in cases {
+        assert_eq!(settings(&vars).unwrap_err().to_string(), msg, "{vars:?}");
+    }
+}
+
+#[test]
+fn plain_http_only_on_loopback() {
+    for ok in [
+        "http://127.0.0.1:9000",
+        "http://localhost:9000/oidc",
+        "http://[::1]:9000",
+        "https://idp.example.com",
+    ] {
+        assert!(checked_url("X", ok, false).is_ok(), "{ok}");
+    }
+    for bad in [
+        "http://10.0.0.1",
+        "http://localhost.evil.com",
+        "http://127.0.0.1.nip.io",
+        "ftp://idp.example.com",
+        "https://idp.example.com/#frag",
+        "javascript:alert(1)",
+    ] {
+        assert!(checked_url("X", bad, false).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn access_derives_its_issuer_and_certs_url() {
+    let a = settings(&[
+        ("ACCESS_TEAM_DOMAIN", "acme.cloudflareaccess.com"),
+        ("ACCESS_AUD", "aud-tag"),
+    ])
+    .unwrap()
+    .access
+    .unwrap();
+    assert_eq!(
+        a,
+        AccessSettings {
+            issuer: "https://acme.cloudflareaccess.com".into(),
+            aud: "aud-tag".into(),
+            certs_url: "https://acme.cloudflareaccess.com/cdn-cgi/access/certs".into(),
+        }
+    );
+    let a = settings(&[
+        ("ACCESS_TEAM_DOMAIN", "http://127.0.0.1:9100"),
+        ("ACCESS_AUD", "aud-tag"),
+        ("ACCESS_CERTS_URL", "http://127.0.0.1:9100/certs"),
+    ])
+    .unwrap()
+    .access
+    .unwrap();
+    assert_eq!(a.issuer, "http://127.0.0.1:9100");
+    assert_eq!(a.certs_url, "http://127.0.0.1:9100/certs");
+}
+
+fn doc(issuer: &str) -> serde_json::Value {
+    serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/session/end"),
+        "code_challenge_methods_supported": ["S256"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+    })
+}
+
+fn parse(v: &serde_json::Value, issuer: &str) -> Result<Discovery, DiscoveryError> {
+    Discovery::parse(&serde_json::to_vec(v).unwrap(), issuer)
+}
+
+#[test]
+fn discovery_is_checked_against_the_issuer() {
+    let iss = "https://idp.example.com/realms/acme";
+    let d = parse(&doc(iss), iss).unwrap();
+    assert_eq!(d.token_endpoint, format!("{iss}/token"));
+    assert_eq!(
+        discovery_url(iss),
+        "https://idp.example.com/realms/acme/.well-known/openid-configuration"
+    );
+    assert_eq!(
+        discovery_url("https://idp.example.com/"),
+        "https://idp.example.com/.well-known/openid-configuration"
+    );
+    // A document for another issuer (a mix-up) is refused.
+    let err = parse(&doc("https://evil.example"), iss).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the provider's discovery document names the issuer `https://evil.example`, not OIDC_ISSUER"
+    );
+    let mut v = doc(iss);
+    v["token_endpoint"] = serde_json::json!("http://idp.example.com/token");
+    assert_eq!(
+        parse(&v, iss).unwrap_err(),
+        DiscoveryError::Endpoint(SettingsError::BadUrl(
+            "token_endpoint",
+            "http://idp.example.com/token".into()
+        ))
+    );
+    let mut v = doc(iss);
+    v["code_challenge_methods_supported"] = serde_json::json!(["plain"]);
+    assert_eq!(parse(&v, iss).unwrap_err(), DiscoveryError::NoS256);
+    let mut v = doc(iss);
+    v["id_token_signing_alg_values_supported"] = serde_json::json!(["HS256", "none"]);
+    assert_eq!(parse(&v, iss).unwrap_err(), DiscoveryError::NoAlgorithm);
+    // Providers that do not list them are trusted to support the defaults.
+    let mut v = doc(iss);
+    v.as_object_mut()
+        .unwrap()
+        .remove("code_challenge_methods_supported");
+    v.as_object_mut().unwrap().remove("end_session_endpoint");
+    assert!(parse(&v, iss).is_ok());
+    assert_eq!(
+        Discovery::parse(b"<html>", iss).unwrap_err(),
+        DiscoveryError::NotJson
+    );
+}
+
+#[test]
+fn pkce_matches_the_rfc_example() {
+    // RFC 7636, appendix B.
+    assert_eq!(
+        pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let t = random_text(&[7u8; 32]);
+    assert_eq!(t.len(), 43);
+    assert!(
+        t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+}
+
+#[test]
+fn the_authorization_request_carries_state_nonce_and_challenge() {
+    let iss = "https://idp.example.com";
+    let mut v = doc(iss);
+    v["authorization_endpoint"] = serde_json::json!("https://idp.example.com/auth?tenant=acme");
+    let d = parse(&v, iss).unwrap();
+    let s = settings(&[("OIDC_ISSUER", iss), ("OIDC_CLIENT_ID", "reg & co")])
+        .unwrap()
+        .oidc
+        .unwrap();
+    let a = Attempt {
+        state: "st".into(),
+        nonce: "no".into(),
+        verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+    };
+    let redirect = redirect_uri("https://reg.example.com/");
+    assert_eq!(redirect, "https://reg.example.com/auth/oidc/callback");
+    let u = Url::parse(&authorize_url(&d, &s, &redirect, &a).unwrap()).unwrap();
+    assert_eq!(u.path(), "/auth");
+    let q: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+    let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("tenant", "acme"),
+            ("response_type", "code"),
+            ("client_id", "reg & co"),
+            ("redirect_uri", "https://reg.example.com/auth/oidc/callback"),
+            ("scope", "openid email profile"),
+            ("state", "st"),
+            ("nonce", "no"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            ),
+            ("code_challenge_method", "S256"),
+        ]
+    );
+}
