@@ -42,13 +42,7 @@ async fn start_session<S: Stores>(
     checked: &str,
     now: i64,
 ) -> Result<NewSession, AppError> {
-    let cookie = to_hex(&random::<32>()?);
-    let record = SessionRecord {
-        user_id: user.id,
-        csrf: to_hex(&random::<16>()?),
-        created_at: now,
-        expires_at: now + SESSION_SECS,
-    };
+    let (cookie, record) = new_session(&user, now)?;
     let opened = app
         .store
         .db()
@@ -62,6 +56,18 @@ async fn start_session<S: Stores>(
         record,
         user,
     })
+}
+
+/// A new session's cookie value (shown to the browser only) and record.
+pub fn new_session(user: &User, now: i64) -> Result<(String, SessionRecord), AppError> {
+    let cookie = to_hex(&random::<32>()?);
+    let record = SessionRecord {
+        user_id: user.id,
+        csrf: to_hex(&random::<16>()?),
+        created_at: now,
+        expires_at: now + SESSION_SECS,
+    };
+    Ok((cookie, record))
 }
 
 /// Attempts counted against one login.

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod publish;
 pub mod repair;
 pub mod search;
+pub mod sso;
 pub mod tokens;
 pub mod verify;
 pub mod yank;

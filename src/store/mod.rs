@@ -496,9 +496,57 @@ pub trait AccountStore {
     async fn prune_attempts(&self, now: i64, window: i64, limit: u32) -> StoreResult<u32>;
 }
 
+/// A single sign-on attempt's secrets, kept until its callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoAttempt {
+    pub nonce: String,
+    pub verifier: String,
+    pub return_to: Option<String>,
+    pub expires_at: i64,
+}
+
+/// An identity's account and whether the provider's rules suspended it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityUser {
+    pub user: User,
+    pub suspended: bool,
+}
+
+/// Single sign-on: attempts and identities.
+#[allow(async_fn_in_trait)]
+pub trait SsoStore {
+    async fn insert_sso_attempt(&self, state_hash: &str, a: &SsoAttempt) -> StoreResult<()>;
+    /// Removes and gives the attempt, so a state is used at most once.
+    async fn take_sso_attempt(&self, state_hash: &str) -> StoreResult<Option<SsoAttempt>>;
+    /// Deletes up to `limit` attempts expired by `now`; gives how many.
+    async fn prune_sso_attempts(&self, now: i64, limit: u32) -> StoreResult<u32>;
+    async fn identity_user(&self, issuer: &str, subject: &str)
+    -> StoreResult<Option<IdentityUser>>;
+    /// Links an identity to an account; false when the subject is linked
+    /// already or the account has an identity of this issuer.
+    async fn insert_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        email: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    async fn touch_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        email: Option<&str>,
+        now: i64,
+        suspended: bool,
+    ) -> StoreResult<()>;
+    /// Opens a session only while the account is enabled; false when not.
+    async fn create_sso_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<bool>;
+}
+
 /// The whole database.
-pub trait Db: UserStore + TokenStore + CrateStore + AccountStore {}
-impl<T: UserStore + TokenStore + CrateStore + AccountStore> Db for T {}
+pub trait Db: UserStore + TokenStore + CrateStore + AccountStore + SsoStore {}
+impl<T: UserStore + TokenStore + CrateStore + AccountStore + SsoStore> Db for T {}
 
 /// The R2 key of a crate blob: content-addressed, so a key is never
 /// written with two different contents.

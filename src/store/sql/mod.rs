@@ -7,6 +7,7 @@ mod accounts;
 pub mod backup;
 mod crates;
 pub mod rows;
+mod sso;
 pub mod statements;
 mod users;
 

@@ -352,4 +352,25 @@ statements! {
     RESTORE_DEPENDENCY = concat!("INSERT INTO dependencies (", backup_dependency_cols!(), ") VALUES (?1, ?2, ?3, ?4)");
     /// Appended with a new id: the audit log is never rewritten.
     RESTORE_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+    // Single sign-on. An attempt is taken once (`?1` state hash); an
+    // identity is keyed by issuer and subject.
+    INSERT_SSO_ATTEMPT = "INSERT INTO sso_attempts (state_hash, nonce, verifier, return_to, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    TAKE_SSO_ATTEMPT = "DELETE FROM sso_attempts WHERE state_hash = ?1 RETURNING nonce, verifier, return_to, expires_at";
+    /// Deletes up to `?2` attempts that expired before `?1`.
+    PRUNE_SSO_ATTEMPTS = "DELETE FROM sso_attempts WHERE state_hash IN \
+         (SELECT state_hash FROM sso_attempts WHERE expires_at <= ?1 LIMIT ?2) RETURNING 1 AS n";
+    /// The identity's account (`?1` issuer, `?2` subject).
+    IDENTITY_USER = concat!(
+        "SELECT i.suspended, u.id AS u_id, ", joined_user_cols!(),
+        " FROM identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = ?1 AND i.subject = ?2"
+    );
+    /// `?1` issuer, `?2` subject, `?3` user, `?4` email, `?5` now; nothing
+    /// when the subject or the user already has an identity there.
+    INSERT_IDENTITY = "INSERT INTO identities (issuer, subject, user_id, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+    /// A sign-in's outcome: `?3` email, `?4` now, `?5` suspended.
+    TOUCH_IDENTITY = "UPDATE identities SET email = ?3, last_sign_in_at = ?4, suspended = ?5 WHERE issuer = ?1 AND subject = ?2";
+    /// A session for a signed-in identity's account, only while it is enabled.
+    CREATE_SSO_SESSION = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND disabled = 0)";
 }

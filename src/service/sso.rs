@@ -1,0 +1,354 @@
+//! Single sign-on with OpenID Connect, without the network: starting an
+//! attempt (state, nonce and PKCE verifier kept server-side, the state
+//! stored only as its hash and used once), and finishing it from the ID
+//! token the provider returned: validated completely (`auth::jwt`), the
+//! provider's rules applied (allowed email domains with `email_verified`,
+//! a required group, the administrator group) at every sign-in, the
+//! account found by issuer and subject (never by email) or created just in
+//! time, and a session opened. The routes fetch the discovery document,
+//! the key set and the token response and pass them in.
+
+use serde_json::{Map, Value};
+
+use super::accounts::{NewSession, new_session};
+use super::{App, Stores, random};
+use crate::auth::jwt::{self, Expect, Jwks, JwtError};
+use crate::auth::oidc::{
+    Attempt, Discovery, OidcSettings, authorize_url, random_text, redirect_uri,
+};
+use crate::auth::token::hash_token;
+use crate::error::AppError;
+use crate::service::tokens::validate_login;
+use crate::store::{AccountStore as _, SsoAttempt, SsoStore as _, User, UserStore as _};
+
+/// How long a started sign-in may take at the provider.
+pub const ATTEMPT_SECS: i64 = 600;
+
+/// Clock difference allowed with the provider, in seconds.
+pub const SKEW: i64 = 120;
+
+/// Why a sign-in is refused. `Display` is the message for the person
+/// signing in; `log` adds what the operator needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The state is unknown, used or expired.
+    Attempt,
+    Token(JwtError),
+    /// No verified email under an allowed domain.
+    Domain,
+    /// Not in the required group.
+    Group,
+    /// The account is disabled here.
+    Disabled,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Attempt => write!(
+                f,
+                "this sign-in is unknown, already used or expired; start again from the sign-in page"
+            ),
+            Refusal::Token(_) => write!(
+                f,
+                "the identity provider's answer could not be verified; start again, and tell an administrator if it keeps happening"
+            ),
+            Refusal::Domain => write!(
+                f,
+                "your account at the identity provider has no verified email address in a domain allowed here; ask an administrator"
+            ),
+            Refusal::Group => write!(
+                f,
+                "your account at the identity provider is not in the group allowed to use this registry; ask an administrator"
+            ),
+            Refusal::Disabled => write!(
+                f,
+                "your account on this registry is disabled; ask an administrator"
+            ),
+        }
+    }
+}
+
+impl Refusal {
+    /// The operator's log line.
+    pub fn log(&self) -> String {
+        match self {
+            Refusal::Token(e) => format!("single sign-on refused: {e}"),
+            other => format!("single sign-on refused: {other}"),
+        }
+    }
+}
+
+/// Why finishing a sign-in failed.
+#[derive(Debug)]
+pub enum SsoError {
+    Refused(Refusal),
+    App(AppError),
+}
+
+impl From<AppError> for SsoError {
+    fn from(e: AppError) -> Self {
+        SsoError::App(e)
+    }
+}
+
+impl From<crate::store::StoreError> for SsoError {
+    fn from(e: crate::store::StoreError) -> Self {
+        SsoError::App(e.into())
+    }
+}
+
+/// Starts a sign-in: stores the attempt and gives the provider's
+/// authorization URL. `return_to` must already be checked same-origin.
+pub async fn begin<S: Stores>(
+    app: &App<S>,
+    s: &OidcSettings,
+    d: &Discovery,
+    origin: &str,
+    return_to: Option<&str>,
+    now: i64,
+) -> Result<String, AppError> {
+    let a = Attempt {
+        state: random_text(&random::<32>()?),
+        nonce: random_text(&random::<32>()?),
+        verifier: random_text(&random::<32>()?),
+    };
+    app.store
+        .db()
+        .insert_sso_attempt(
+            &hash_token(&a.state),
+            &SsoAttempt {
+                nonce: a.nonce.clone(),
+                verifier: a.verifier.clone(),
+                return_to: return_to.map(str::to_string),
+                expires_at: now + ATTEMPT_SECS,
+            },
+        )
+        .await?;
+    authorize_url(d, s, &redirect_uri(origin), &a).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Takes the attempt a callback's `state` names, once; refused when it is
+/// unknown, used or expired.
+pub async fn take_attempt<S: Stores>(
+    app: &App<S>,
+    state: &str,
+    now: i64,
+) -> Result<SsoAttempt, SsoError> {
+    if state.is_empty() || state.len() > 200 {
+        return Err(SsoError::Refused(Refusal::Attempt));
+    }
+    match app.store.db().take_sso_attempt(&hash_token(state)).await? {
+        Some(a) if a.expires_at > now => Ok(a),
+        _ => Err(SsoError::Refused(Refusal::Attempt)),
+    }
+}
+
+/// The values of a group claim: a list of strings or one string.
+fn groups(claims: &Map<String, Value>, claim: &str) -> Vec<String> {
+    match claims.get(claim) {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn verified_email(claims: &Map<String, Value>) -> Option<String> {
+    let verified = match claims.get("email_verified") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    };
+    let email = claims.get("email")?.as_str()?;
+    verified.then(|| email.to_ascii_lowercase())
+}
+
+/// The provider's rules for these claims: who may sign in.
+pub fn admitted(s: &OidcSettings, claims: &Map<String, Value>) -> Result<(), Refusal> {
+    if !s.allowed_domains.is_empty() {
+        let domain_ok = verified_email(claims)
+            .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_string()))
+            .is_some_and(|d| s.allowed_domains.contains(&d));
+        if !domain_ok {
+            return Err(Refusal::Domain);
+        }
+    }
+    if let Some(required) = &s.required_group
+        && !groups(claims, &s.groups_claim).contains(required)
+    {
+        return Err(Refusal::Group);
+    }
+    Ok(())
+}
+
+/// A login for a new account: the provider's username or the email's
+/// local part, reduced to what logins may hold.
+pub fn login_hint(claims: &Map<String, Value>) -> String {
+    let raw = ["preferred_username", "nickname", "email"]
+        .iter()
+        .find_map(|c| claims.get(*c).and_then(Value::as_str))
+        .unwrap_or("user");
+    let raw = raw.split('@').next().unwrap_or(raw);
+    let mut out: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    out = out.trim_start_matches(['-', '_']).to_string();
+    out.truncate(32);
+    if out.is_empty() { "user".into() } else { out }
+}
+
+/// Creates the account of a first sign-in, under a free login.
+async fn create_account<S: Stores>(app: &App<S>, hint: &str, now: i64) -> Result<User, AppError> {
+    let db = app.store.db();
+    for n in 1..=50 {
+        let login = if n == 1 {
+            hint.to_string()
+        } else {
+            format!("{hint}-{n}")
+        };
+        validate_login(&login)?;
+        if let Some(u) = db.create_user(&login, false, now).await? {
+            return Ok(u);
+        }
+    }
+    Err(AppError::Internal(format!(
+        "no free login for `{hint}` after 50 tries"
+    )))
+}
+
+/// Finishes a sign-in from the provider's ID token, with the attempt its
+/// state named and the issuer's key set. `UnknownKey` comes back as
+/// `Refused(Token(UnknownKey))` for the caller to fetch the keys again.
+pub async fn complete<S: Stores>(
+    app: &App<S>,
+    s: &OidcSettings,
+    id_token: &str,
+    keys: &Jwks,
+    attempt: &SsoAttempt,
+    now: i64,
+) -> Result<NewSession, SsoError> {
+    let refused = |r| SsoError::Refused(r);
+    let token = jwt::decode(id_token).map_err(|e| refused(Refusal::Token(e)))?;
+    let expect = Expect {
+        issuer: &s.issuer,
+        audience: &s.client_id,
+        nonce: Some(&attempt.nonce),
+        now,
+        skew: SKEW,
+    };
+    let v = jwt::verify(app.store.jws(), &token, keys, &expect)
+        .await
+        .map_err(|e| refused(Refusal::Token(e)))?;
+    let db = app.store.db();
+    let email = v
+        .claims
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let existing = db.identity_user(&v.issuer, &v.subject).await?;
+    if let Err(r) = admitted(s, &v.claims) {
+        // Someone who no longer qualifies loses access at once: the
+        // account is disabled (so its tokens stop) until they qualify.
+        if let Some(found) = existing
+            && (!found.user.disabled || found.suspended)
+        {
+            db.set_disabled(found.user.id, true).await?;
+            db.delete_user_sessions(found.user.id).await?;
+            db.touch_identity(&v.issuer, &v.subject, email.as_deref(), now, true)
+                .await?;
+        }
+        return Err(refused(r));
+    }
+    let mut user = match existing {
+        Some(found) if found.suspended => {
+            db.set_disabled(found.user.id, false).await?;
+            User {
+                disabled: false,
+                ..found.user
+            }
+        }
+        Some(found) if found.user.disabled => return Err(refused(Refusal::Disabled)),
+        Some(found) => found.user,
+        None => {
+            let u = create_account(app, &login_hint(&v.claims), now).await?;
+            if !db
+                .insert_identity(&v.issuer, &v.subject, u.id, email.as_deref(), now)
+                .await?
+            {
+                // A concurrent first sign-in of the same subject won: use
+                // its account; the one made here keeps no identity and is
+                // disabled.
+                db.set_disabled(u.id, true).await?;
+                match db.identity_user(&v.issuer, &v.subject).await? {
+                    Some(found) if !found.user.disabled => found.user,
+                    _ => return Err(refused(Refusal::Disabled)),
+                }
+            } else {
+                u
+            }
+        }
+    };
+    if let Some(admins) = &s.admin_group {
+        let admin = groups(&v.claims, &s.groups_claim).contains(admins);
+        if admin != user.is_admin {
+            db.set_admin(user.id, admin).await?;
+            user.is_admin = admin;
+        }
+    }
+    db.touch_identity(&v.issuer, &v.subject, email.as_deref(), now, false)
+        .await?;
+    let (cookie, record) = new_session(&user, now)?;
+    if !db.create_sso_session(&hash_token(&cookie), &record).await? {
+        return Err(refused(Refusal::Disabled));
+    }
+    Ok(NewSession {
+        cookie,
+        record,
+        user,
+    })
+}
+
+/// Links an existing account to an identity (an administrator's
+/// `user link --oidc`, or naming the first administrator in advance).
+pub async fn link<S: Stores>(
+    app: &App<S>,
+    user: &User,
+    issuer: &str,
+    subject: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    if subject.is_empty() || subject.len() > 255 {
+        return Err(AppError::BadRequest(
+            "an OIDC subject is 1 to 255 characters".into(),
+        ));
+    }
+    if app
+        .store
+        .db()
+        .insert_identity(issuer, subject, user.id, None, now)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "the subject is already linked to an account, or `{}` already has an identity at this provider",
+            user.login
+        )))
+    }
+}
+
+/// Removes expired attempts (the cron), at most `limit`.
+pub async fn prune<S: Stores>(app: &App<S>, now: i64, limit: u32) -> Result<u32, AppError> {
+    Ok(app.store.db().prune_sso_attempts(now, limit).await?)
+}
