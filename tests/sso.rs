@@ -6,70 +6,17 @@
 
 mod common;
 
-use base64::Engine as _;
+use common::idp::{Provider, enc};
 use common::*;
-use edge_registry::auth::jwt::{Jwks, JwtError};
+use edge_registry::auth::jwt::JwtError;
 use edge_registry::auth::oidc::{Discovery, OidcSettings, SignInSettings};
 use edge_registry::service::sso::{self, Refusal, SsoError};
 use edge_registry::service::{accounts, auth::TokenCache};
 use edge_registry::store::UserStore;
 use futures::executor::block_on;
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
 
 const ISS: &str = "https://idp.example.com";
-
-fn enc(b: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-/// A provider: one ES256 key.
-struct Provider {
-    key: EcdsaKeyPair,
-    kid: String,
-}
-
-impl Provider {
-    fn new(kid: &str) -> Self {
-        let rng = SystemRandom::new();
-        let pk8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .unwrap();
-        Provider {
-            key: EcdsaKeyPair::from_pkcs8(
-                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                pk8.as_ref(),
-                &rng,
-            )
-            .unwrap(),
-            kid: kid.into(),
-        }
-    }
-
-    fn jwks(&self) -> Jwks {
-        let p = self.key.public_key().as_ref();
-        let set = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": self.kid,
-            "x": enc(&p[1..33]), "y": enc(&p[33..65])}]});
-        Jwks::parse(&serde_json::to_vec(&set).unwrap()).unwrap()
-    }
-
-    fn sign(&self, header: Value, claims: &Value) -> String {
-        let input = format!(
-            "{}.{}",
-            enc(&serde_json::to_vec(&header).unwrap()),
-            enc(&serde_json::to_vec(claims).unwrap())
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", enc(sig.as_ref()))
-    }
-
-    fn id_token(&self, claims: &Value) -> String {
-        self.sign(json!({"alg": "ES256", "kid": self.kid}), claims)
-    }
-}
 
 fn settings(extra: &[(&str, &str)]) -> OidcSettings {
     let mut vars = vec![
@@ -94,7 +41,7 @@ fn discovery() -> Discovery {
 /// Starts a sign-in as the browser would and gives the attempt's state
 /// and nonce from the authorization URL.
 fn start(h: &Harness, s: &OidcSettings) -> (String, String) {
-    let url = block_on(sso::begin(
+    let begun = block_on(sso::begin(
         &h.app,
         s,
         &discovery(),
@@ -103,7 +50,7 @@ fn start(h: &Harness, s: &OidcSettings) -> (String, String) {
         h.now,
     ))
     .unwrap();
-    let u = url::Url::parse(&url).unwrap();
+    let u = url::Url::parse(&begun.url).unwrap();
     let q = |k: &str| {
         u.query_pairs()
             .find(|(n, _)| n == k)
@@ -111,6 +58,7 @@ fn start(h: &Harness, s: &OidcSettings) -> (String, String) {
             .unwrap()
     };
     assert_eq!(q("redirect_uri"), "https://reg.test/auth/oidc/callback");
+    assert_eq!(q("state"), begun.state);
     (q("state"), q("nonce"))
 }
 

@@ -10,6 +10,7 @@
 //! carries (copied into each response in one call).
 
 mod d1;
+mod fetch;
 mod kv_r2;
 mod webcrypto;
 
@@ -49,11 +50,15 @@ impl Stores for CfStores {
     type Exec = D1Exec;
     type Kdf = webcrypto::WebCryptoKdf;
     type Jws = webcrypto::WebCryptoJws;
+    type Fetch = fetch::WorkerFetch;
     fn kdf(&self) -> &webcrypto::WebCryptoKdf {
         &webcrypto::WebCryptoKdf
     }
     fn jws(&self) -> &webcrypto::WebCryptoJws {
         &webcrypto::WebCryptoJws
+    }
+    fn fetch(&self) -> &fetch::WorkerFetch {
+        &fetch::WorkerFetch
     }
     fn index(&self) -> &KvIndex {
         &self.index
@@ -110,6 +115,7 @@ fn config(env: &Env) -> Config {
             .filter(|v| *v > 0)
             .unwrap_or(crate::service::accounts::MAX_CLIENT_FAILURES),
         images: readme_images(env),
+        sign_in: sign_in(env),
         admin_token_hash: crate::web::admin_api::token_hash(
             env.secret("ADMIN_TOKEN")
                 .map(|s| s.to_string())
@@ -117,6 +123,30 @@ fn config(env: &Env) -> Config {
                 .ok()
                 .as_deref(),
         ),
+    }
+}
+
+/// The sign-in settings; refused ones are logged and leave single sign-on
+/// off (passwords as `PASSWORD_SIGN_IN` says, when that one is valid).
+fn sign_in(env: &Env) -> crate::auth::oidc::SignInSettings {
+    let var = |name: &str| {
+        let secret = (name == "OIDC_CLIENT_SECRET")
+            .then(|| env.secret(name).ok().map(|s| s.to_string()))
+            .flatten();
+        secret.or_else(|| env.var(name).ok().map(|v| v.to_string()))
+    };
+    match crate::auth::oidc::SignInSettings::from_vars(var) {
+        Ok(s) => s,
+        Err(e) => {
+            worker::console_error!("single sign-on is off: {e}");
+            crate::auth::oidc::SignInSettings {
+                passwords: !matches!(
+                    var("PASSWORD_SIGN_IN").as_deref().map(str::trim),
+                    Some("off")
+                ),
+                ..Default::default()
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod backup;
 pub mod download;
+pub mod fetch;
 pub mod index;
 pub mod owners;
 pub mod pages;
@@ -32,11 +33,14 @@ pub trait Stores {
     type Kdf: Kdf;
     /// Checks JWT signatures (single sign-on).
     type Jws: crate::auth::jwt::JwsVerifier;
+    /// Outbound HTTP (the identity provider).
+    type Fetch: fetch::Fetch;
     fn index(&self) -> &Self::Index;
     fn blobs(&self) -> &Self::Blobs;
     fn db(&self) -> &SqlStore<Self::Exec>;
     fn kdf(&self) -> &Self::Kdf;
     fn jws(&self) -> &Self::Jws;
+    fn fetch(&self) -> &Self::Fetch;
 }
 
 /// Deployment settings.
@@ -60,6 +64,8 @@ pub struct Config {
     /// The SHA-256 of the admin token (the `ADMIN_TOKEN` secret) that
     /// opens the admin store API; `None` keeps it closed.
     pub admin_token_hash: Option<String>,
+    /// Single sign-on and whether passwords are accepted.
+    pub sign_in: crate::auth::oidc::SignInSettings,
 }
 
 impl Default for Config {
@@ -72,6 +78,7 @@ impl Default for Config {
             client_sign_in_failures: accounts::MAX_CLIENT_FAILURES,
             images: crate::web::respond::Images::Remote,
             admin_token_hash: None,
+            sign_in: Default::default(),
         }
     }
 }
@@ -112,15 +119,22 @@ pub fn random<const N: usize>() -> Result<[u8; N], crate::error::AppError> {
     Ok(b)
 }
 
-/// The app: its stores and settings.
+/// The app: its stores and settings, and what it keeps between requests
+/// of one isolate.
 pub struct App<S> {
     pub store: S,
     pub config: Config,
+    /// The identity provider's documents.
+    pub provider: sso::provider::ProviderCache,
 }
 
 impl<S: Stores> App<S> {
     pub fn new(store: S, config: Config) -> Self {
-        App { store, config }
+        App {
+            store,
+            config,
+            provider: Default::default(),
+        }
     }
 }
 

@@ -146,3 +146,78 @@ impl BlobStore for MemoryR2 {
         self.plan.end(t, out)
     }
 }
+
+/// One request [`FakeFetch`] received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeRequest {
+    pub method: &'static str,
+    pub url: String,
+    /// The form body of a POST.
+    pub body: String,
+    pub authorization: Option<String>,
+}
+
+/// Scripted outbound HTTP: a reply per URL (the same for every method),
+/// and every request made, in order. A URL without a reply fails as an
+/// unreachable host does.
+#[derive(Default)]
+pub struct FakeFetch {
+    replies: Mutex<std::collections::HashMap<String, crate::service::fetch::HttpReply>>,
+    requests: Mutex<Vec<FakeRequest>>,
+}
+
+impl FakeFetch {
+    /// Answers `url` with this status and body from now on.
+    pub fn reply(&self, url: &str, status: u16, body: impl Into<Vec<u8>>) {
+        if let Ok(mut r) = self.replies.lock() {
+            r.insert(
+                url.to_string(),
+                crate::service::fetch::HttpReply {
+                    status,
+                    body: body.into(),
+                },
+            );
+        }
+    }
+
+    /// The requests so far.
+    pub fn requests(&self) -> Vec<FakeRequest> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    fn answer(&self, req: FakeRequest) -> Result<crate::service::fetch::HttpReply, String> {
+        let url = req.url.clone();
+        if let Ok(mut r) = self.requests.lock() {
+            r.push(req);
+        }
+        self.replies
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&url).cloned())
+            .ok_or_else(|| format!("cannot reach {url}"))
+    }
+}
+
+impl crate::service::fetch::Fetch for FakeFetch {
+    async fn get(&self, url: &str) -> Result<crate::service::fetch::HttpReply, String> {
+        self.answer(FakeRequest {
+            method: "GET",
+            url: url.to_string(),
+            body: String::new(),
+            authorization: None,
+        })
+    }
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<crate::service::fetch::HttpReply, String> {
+        self.answer(FakeRequest {
+            method: "POST",
+            url: url.to_string(),
+            body: crate::service::fetch::form_body(form),
+            authorization: basic.map(|(id, secret)| crate::service::fetch::basic_auth(id, secret)),
+        })
+    }
+}

@@ -19,6 +19,8 @@ pub struct NativeStore {
     pub kv: MemoryKv,
     pub r2: MemoryR2,
     pub db: NativeDb,
+    /// Scripted replies for outbound HTTP.
+    pub http: crate::store::fake::FakeFetch,
     plan: Arc<FaultPlan>,
 }
 
@@ -42,6 +44,7 @@ impl NativeStore {
                 inner: SqliteExec::in_memory()?,
                 plan: plan.clone(),
             }),
+            http: Default::default(),
             plan,
         })
     }
@@ -116,11 +119,15 @@ impl crate::service::Stores for NativeStore {
     type Exec = Faulty<SqliteExec>;
     type Kdf = crate::auth::password::NativeKdf;
     type Jws = crate::auth::jwt::RingVerifier;
+    type Fetch = crate::store::fake::FakeFetch;
     fn kdf(&self) -> &Self::Kdf {
         &crate::auth::password::NativeKdf
     }
     fn jws(&self) -> &Self::Jws {
         &crate::auth::jwt::RingVerifier
+    }
+    fn fetch(&self) -> &Self::Fetch {
+        &self.http
     }
     fn index(&self) -> &MemoryKv {
         &self.kv

@@ -6,6 +6,7 @@
 pub mod admin_api;
 pub mod assets;
 pub mod respond;
+pub mod sso;
 pub mod ui;
 
 use http::header::{self, HeaderValue};
@@ -99,6 +100,8 @@ pub async fn handle<S: Stores>(
         dl_route(app, cache, &ctx, req).await
     } else if path.starts_with(admin_api::PREFIX) {
         admin_api::handle(app, req).await.map_err(|e| (e, None))
+    } else if path.starts_with(sso::PREFIX) {
+        sso::handle(app, &ctx, req).await.map_err(|e| (e, None))
     } else if path.starts_with("/web/api/") {
         ui::api(
             app,

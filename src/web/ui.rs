@@ -56,7 +56,7 @@ fn cookie_value(req: &Request<Vec<u8>>, https: bool) -> Option<&str> {
         .map(|(_, v)| v)
 }
 
-fn set_cookie(r: &mut Resp, value: &str, max_age: i64, https: bool) {
+pub(super) fn set_cookie(r: &mut Resp, value: &str, max_age: i64, https: bool) {
     let secure = if https { "; Secure" } else { "" };
     let c = format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
@@ -260,10 +260,20 @@ pub async fn api<S: Stores>(
                     "index_url": ctx.index_url(),
                     "api": ctx.base,
                     "has_admin": accounts::has_admin(app).await?,
+                    "passwords": app.config.sign_in.passwords,
+                    "sso": app.config.sign_in.oidc.as_ref().map(|o| json!({
+                        "name": o.name,
+                        "start": "/auth/oidc/start",
+                    })),
                 }),
             );
             no_store(&mut r);
             return Ok(r);
+        }
+        (Method::POST, ["login"] | ["set-password"]) if !app.config.sign_in.passwords => {
+            return Err(AppError::Forbidden(
+                "password sign-in is turned off on this registry (PASSWORD_SIGN_IN); sign in with single sign-on".into(),
+            ));
         }
         (Method::POST, ["login"]) => {
             let b: Login = body(req)?;

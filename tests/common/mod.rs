@@ -3,6 +3,8 @@
 //! bodies and `.crate` tarballs.
 #![allow(dead_code)]
 
+pub mod idp;
+
 use std::io::Write;
 
 use edge_registry::auth::Scopes;

@@ -267,6 +267,7 @@ impl edge_registry::service::Stores for RemoteStores {
     type Exec = HttpExec;
     type Kdf = edge_registry::auth::password::NativeKdf;
     type Jws = edge_registry::auth::jwt::RingVerifier;
+    type Fetch = edge_registry::service::fetch::NoFetch;
     fn index(&self) -> &HttpKv {
         &self.index
     }
@@ -281,6 +282,9 @@ impl edge_registry::service::Stores for RemoteStores {
     }
     fn jws(&self) -> &Self::Jws {
         &edge_registry::auth::jwt::RingVerifier
+    }
+    fn fetch(&self) -> &Self::Fetch {
+        &edge_registry::service::fetch::NoFetch
     }
 }
 

@@ -8,6 +8,8 @@
 //! time, and a session opened. The routes fetch the discovery document,
 //! the key set and the token response and pass them in.
 
+pub mod provider;
+
 use serde_json::{Map, Value};
 
 use super::accounts::{NewSession, new_session};
@@ -98,6 +100,13 @@ impl From<crate::store::StoreError> for SsoError {
     }
 }
 
+/// A started sign-in: where to send the browser, and the state, which
+/// the browser also keeps in a cookie so the callback is bound to it.
+pub struct Begun {
+    pub url: String,
+    pub state: String,
+}
+
 /// Starts a sign-in: stores the attempt and gives the provider's
 /// authorization URL. `return_to` must already be checked same-origin.
 pub async fn begin<S: Stores>(
@@ -107,7 +116,7 @@ pub async fn begin<S: Stores>(
     origin: &str,
     return_to: Option<&str>,
     now: i64,
-) -> Result<String, AppError> {
+) -> Result<Begun, AppError> {
     let a = Attempt {
         state: random_text(&random::<32>()?),
         nonce: random_text(&random::<32>()?),
@@ -125,7 +134,12 @@ pub async fn begin<S: Stores>(
             },
         )
         .await?;
-    authorize_url(d, s, &redirect_uri(origin), &a).map_err(|e| AppError::Internal(e.to_string()))
+    let url = authorize_url(d, s, &redirect_uri(origin), &a)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Begun {
+        url,
+        state: a.state,
+    })
 }
 
 /// Takes the attempt a callback's `state` names, once; refused when it is
