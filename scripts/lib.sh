@@ -136,6 +136,17 @@ free_port() {
 # start_registry <state-dir> <port> [extra wrangler dev args...]: runs the
 # built Worker under wrangler dev in its own process group (REGISTRY_PID),
 # logging to <state-dir>.log, and waits until it answers.
+# `--var NAME:VALUE` for every `[vars]` name of wrangler.toml that is set
+# in the environment, so `NAME=value scripts/dev` overrides the file.
+var_overrides() {
+  local name
+  for name in $(sed -n '/^\[vars\]/,/^\[/{s/^\([A-Z][A-Z0-9_]*\)[[:space:]]*=.*/\1/p}' "$ROOT/wrangler.toml"); do
+    if [ -n "${!name+x}" ]; then
+      printf '%s\0' --var "$name:${!name}"
+    fi
+  done
+}
+
 start_registry() {
   local state="$1" port="$2"; shift 2
   # Started straight from this shell (no subshell), so the PID is wrangler's
@@ -143,8 +154,11 @@ start_registry() {
   pushd "$ROOT" >/dev/null
   local env_file; env_file="$(admin_env "$state")"
   echo "http://127.0.0.1:$port" > "$state/dev-url"
+  local overrides=()
+  mapfile -d '' overrides < <(var_overrides)
   SKIP_BUILD=1 setsid "$ROOT/node_modules/.bin/wrangler" dev --ip 127.0.0.1 --port "$port" \
-    --persist-to "$state" --env-file "$env_file" --log-level warn --show-interactive-dev-session=false "$@" > "$state.log" 2>&1 &
+    --persist-to "$state" --env-file "$env_file" --log-level warn --show-interactive-dev-session=false \
+    "${overrides[@]}" "$@" > "$state.log" 2>&1 &
   REGISTRY_PID=$!
   popd >/dev/null
   for _ in $(seq 1 300); do
