@@ -352,4 +352,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(_) => {}
         Err(e) => worker::console_error!("scheduled counter pruning failed: {e:?}"),
     }
+    // Single sign-on attempts that were never finished.
+    match crate::service::sso::prune(&app, now_secs(), crate::service::sso::PRUNE_BATCH).await {
+        Ok(n) if n > 0 => worker::console_log!("removed {n} expired sign-in attempts"),
+        Ok(_) => {}
+        Err(e) => worker::console_error!("scheduled attempt pruning failed: {e:?}"),
+    }
 }

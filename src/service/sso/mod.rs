@@ -26,6 +26,9 @@ use crate::store::{AccountStore as _, SsoAttempt, SsoStore as _, User, UserStore
 /// How long a started sign-in may take at the provider.
 pub const ATTEMPT_SECS: i64 = 600;
 
+/// Expired attempts removed per cron run at most.
+pub const PRUNE_BATCH: u32 = 1000;
+
 /// Clock difference allowed with the provider, in seconds.
 pub const SKEW: i64 = 120;
 
