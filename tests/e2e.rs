@@ -1925,3 +1925,66 @@ fn admin_remote_acts_through_the_admin_api_with_the_admin_token() {
         "{listed}"
     );
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn admin_names_an_oidc_user_in_advance_and_a_subject_links_once() {
+    let s = srv();
+    let run = |issuer: Option<&str>, args: &[&str]| {
+        let mut c = Command::new(root().join("scripts/admin"));
+        c.args(args).env("STATE_DIR", &s.state);
+        match issuer {
+            Some(i) => c.env("OIDC_ISSUER", i),
+            None => c.env_remove("OIDC_ISSUER"),
+        };
+        c.output().unwrap()
+    };
+    let iss = "https://idp.e2e.example";
+    let out = run(
+        None,
+        &["user", "add", "e2e-sso-root", "--admin", "--oidc", "sub-1"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        both(&out).contains(
+            "error: --oidc needs OIDC_ISSUER (in wrangler.toml [vars] or the environment)"
+        ),
+        "{}",
+        both(&out)
+    );
+    let out = run(
+        Some(iss),
+        &["user", "add", "e2e-sso-root", "--admin", "--oidc", "sub-1"],
+    );
+    assert!(out.status.success(), "{}", both(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("created administrator `e2e-sso-root`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("linked `e2e-sso-root` to the subject `sub-1` of https://idp.e2e.example; they sign in with single sign-on"),
+        "{text}"
+    );
+    assert!(!text.contains("set-password"), "no password link: {text}");
+    // The subject belongs to that account: another cannot take it.
+    let out = run(
+        Some(iss),
+        &["user", "add", "e2e-sso-other", "--oidc", "sub-1"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        both(&out).contains(
+            "error: the subject `sub-1` of https://idp.e2e.example is already linked to `e2e-sso-root`"
+        ),
+        "{}",
+        both(&out)
+    );
+    let out = run(None, &["user", "link", "e2e-sso-other"]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        both(&out).contains("error: no user `e2e-sso-other`"),
+        "the refused command created no user: {}",
+        both(&out)
+    );
+}

@@ -8,6 +8,7 @@ use crate::{backup, import_cmd};
 
 pub const USAGE: &str = "usage: scripts/admin [--remote] <command>
   user add <login> [--admin] [--url BASE]   (prints a one-time link to set the password)
+  user add <login> [--admin] --oidc SUBJECT (links the account to OIDC_ISSUER's subject instead)
   user link <login> [--url BASE]            (a new one-time password link)
   token create <login> [--name NAME] [--scopes LIST] [--crates PATTERNS] [--expires-days N]
   token list <login>
@@ -68,10 +69,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let mut a = args[2..].to_vec();
             let admin = flag(&mut a, "--admin");
             let url = option(&mut a, "--url")?;
+            let oidc = match option(&mut a, "--oidc")? {
+                Some(subject) => Some((oidc_issuer(&t)?, subject)),
+                None => None,
+            };
             let [login] = a.as_slice() else {
                 return Err(USAGE.into());
             };
-            commands::user_add(&registry(&t, url)?, login, admin)
+            let identity = oidc.as_ref().map(|(i, s)| (i.as_str(), s.as_str()));
+            commands::user_add(&registry(&t, url)?, login, admin, identity)
         }
         ["user", "link", ..] => {
             let mut a = args[2..].to_vec();
@@ -154,12 +160,32 @@ fn token_create(t: &Target, mut args: Vec<String>) -> Result<(), String> {
 
 /// `PUBLIC_URL` from `wrangler.toml`, when set.
 fn public_url(t: &Target) -> Option<String> {
+    toml_var(t, "PUBLIC_URL").map(|v| v.trim_end_matches('/').to_string())
+}
+
+/// A `[vars]` value of `wrangler.toml`, when set and not empty.
+fn toml_var(t: &Target, name: &str) -> Option<String> {
     let conf = std::fs::read_to_string(format!("{}/wrangler.toml", t.root)).unwrap_or_default();
     conf.lines()
-        .find_map(|l| l.trim().strip_prefix("PUBLIC_URL"))
+        .find_map(|l| {
+            let rest = l.trim().strip_prefix(name)?;
+            rest.trim_start().starts_with('=').then_some(rest)
+        })
         .and_then(|l| l.split('"').nth(1))
         .filter(|v| !v.is_empty())
-        .map(|v| v.trim_end_matches('/').to_string())
+        .map(str::to_string)
+}
+
+/// The OIDC issuer identities are linked at: `OIDC_ISSUER` from the
+/// environment (as `scripts/dev` takes it) or `wrangler.toml`.
+fn oidc_issuer(t: &Target) -> Result<String, String> {
+    std::env::var("OIDC_ISSUER")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| toml_var(t, "OIDC_ISSUER"))
+        .ok_or_else(|| {
+            "--oidc needs OIDC_ISSUER (in wrangler.toml [vars] or the environment)".to_string()
+        })
 }
 
 /// The registry's public address, for links and `import`.

@@ -9,8 +9,8 @@ use edge_registry::auth::scopes::patterns_text;
 use edge_registry::protocol::names::canonical;
 use edge_registry::protocol::time::format_utc;
 use edge_registry::service::tokens::{self, Revoker, TokenRequest};
-use edge_registry::service::{App, Config, Stores, accounts, index, verify};
-use edge_registry::store::{CrateStore, TokenStore, User, UserStore};
+use edge_registry::service::{App, Config, Stores, accounts, index, sso, verify};
+use edge_registry::store::{CrateStore, SsoStore, TokenStore, User, UserStore};
 use futures_executor::block_on;
 
 use crate::connect::{Connection, RemoteStores};
@@ -89,7 +89,30 @@ fn print_link(r: &Registry, u: &User) -> Result<(), String> {
     Ok(())
 }
 
-pub fn user_add(r: &Registry, login: &str, admin: bool) -> Result<(), String> {
+/// Adds (or promotes) a user; with `identity` (issuer, subject), links
+/// the account to it for single sign-on instead of printing a password
+/// link.
+pub fn user_add(
+    r: &Registry,
+    login: &str,
+    admin: bool,
+    identity: Option<(&str, &str)>,
+) -> Result<(), String> {
+    if let Some((_, subject)) = identity
+        && (subject.is_empty() || subject.len() > 255)
+    {
+        return Err("an OIDC subject is 1 to 255 characters".into());
+    }
+    // Refuse a taken subject before creating anyone.
+    if let Some((issuer, subject)) = identity
+        && let Some(owner) = block_on(r.db().identity_user(issuer, subject)).map_err(err)?
+        && owner.user.login != login
+    {
+        return Err(format!(
+            "the subject `{subject}` of {issuer} is already linked to `{}`",
+            owner.user.login
+        ));
+    }
     let (u, created) = ensure_user(r, login, admin)?;
     if !created && admin && !u.is_admin {
         block_on(r.db().set_admin(u.id, true)).map_err(err)?;
@@ -103,7 +126,16 @@ pub fn user_add(r: &Registry, login: &str, admin: bool) -> Result<(), String> {
     } else {
         println!("`{login}` (id {id}) exists already");
     }
-    print_link(r, &u)
+    match identity {
+        Some((issuer, subject)) => {
+            block_on(sso::link(&r.app, &u, issuer, subject, now())).map_err(detail)?;
+            println!(
+                "linked `{login}` to the subject `{subject}` of {issuer}; they sign in with single sign-on"
+            );
+            Ok(())
+        }
+        None => print_link(r, &u),
+    }
 }
 
 pub fn user_link(r: &Registry, login: &str) -> Result<(), String> {
