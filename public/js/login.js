@@ -1,5 +1,7 @@
-// The sign-in page (/login): the form, the no-administrator-yet hint, and
-// the one check of where to go afterwards (`next`).
+// The sign-in page (/login): single sign-on as the primary action when the
+// registry has it (and why a sign-in there was refused), the password form
+// unless passwords are off, the no-administrator-yet hint, and the one
+// check of where to go afterwards (`next`).
 
 import { api, start, state } from "./common.js";
 
@@ -23,9 +25,48 @@ function safeNext() {
 // (tests/browser/web.test.mjs calls it on tricky `next` values).
 window.safeNext = safeNext;
 
+// What `/login?sso_error=<code>` means to the person signing in.
+const SSO_ERRORS = {
+  attempt: "That sign-in is unknown, already used or expired. Start again.",
+  token: "The identity provider's answer could not be verified. Start again, and tell an administrator if it keeps happening.",
+  domain: "Your account at the identity provider has no verified email address in a domain allowed here. Ask an administrator.",
+  group: "Your account at the identity provider is not in the group allowed to use this registry. Ask an administrator.",
+  disabled: "Your account on this registry is disabled. Ask an administrator.",
+  provider: "The sign-in was cancelled or refused at the identity provider.",
+};
+
+function singleSignOn(config, form) {
+  const box = document.getElementById("sso");
+  if (!config || !config.sso) return;
+  box.hidden = false;
+  const link = document.getElementById("sso-start");
+  link.textContent = "Sign in with " + config.sso.name;
+  // Only a path on this registry goes to the server as `next`.
+  const next = new URL(safeNext());
+  link.href = config.sso.start + "?next=" + encodeURIComponent(next.pathname + next.search);
+  const code = new URLSearchParams(location.search).get("sso_error");
+  if (code) document.getElementById("sso-error").textContent = SSO_ERRORS[code] || SSO_ERRORS.attempt;
+  // Passwords become the secondary way in, or none.
+  const submit = form.querySelector("button[type=submit]");
+  submit.classList.remove("primary");
+  submit.textContent = "Sign in with a password";
+}
+
 function login() {
   if (state.config && !state.config.has_admin) document.getElementById("no-admin").hidden = false;
   const form = document.getElementById("login-form");
+  singleSignOn(state.config, form);
+  if (state.config && state.config.sso) {
+    document.getElementById("no-account").textContent =
+      "No account yet? Signing in with " + state.config.sso.name + " makes one, if your organisation allows it.";
+  }
+  if (state.config && state.config.passwords === false) {
+    form.hidden = true;
+    document.getElementById("no-admin").textContent =
+      "This registry has no administrator yet. Whoever runs it names the first one from the command line: " +
+      "scripts/admin user add <login> --admin --oidc <subject at the identity provider>";
+    return;
+  }
   const error = document.getElementById("login-error");
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -10,7 +10,7 @@ use http::{Method, Request};
 use url::Url;
 
 use super::respond::{Resp, redirect};
-use super::ui::set_cookie;
+use super::ui::{cookie, set_cookie};
 use super::{is_https, query_param};
 use crate::auth::password::constant_time_eq;
 use crate::error::AppError;
@@ -26,17 +26,6 @@ fn state_cookie(https: bool) -> &'static str {
     } else {
         "sso-state"
     }
-}
-
-fn cookie<'a>(req: &'a Request<Vec<u8>>, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 fn set_state_cookie(r: &mut Resp, value: &str, max_age: i64, https: bool) {

@@ -45,7 +45,11 @@ fn cookie_name(https: bool) -> &'static str {
 
 /// The session cookie's value, if the request has one.
 fn cookie_value(req: &Request<Vec<u8>>, https: bool) -> Option<&str> {
-    let name = cookie_name(https);
+    cookie(req, cookie_name(https))
+}
+
+/// A cookie's value, if the request has it.
+pub(super) fn cookie<'a>(req: &'a Request<Vec<u8>>, name: &str) -> Option<&'a str> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()

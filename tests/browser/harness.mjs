@@ -30,8 +30,9 @@ export async function waitFor(fn, what, ms = 90000) {
   }
 }
 
-/** Starts wrangler dev with fresh state, and Chromium. */
-export async function startRegistry(name) {
+/** Starts wrangler dev with fresh state (and `vars` overriding
+ * wrangler.toml's [vars]), and Chromium. */
+export async function startRegistry(name, { vars = {} } = {}) {
   const work = path.join(ROOT, "target", "browser-e2e", `${name}-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -45,7 +46,8 @@ export async function startRegistry(name) {
   writeFileSync(envFile, `ADMIN_TOKEN=${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
   writeFileSync(path.join(state, "dev-url"), base);
   const wrangler = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
-    "--env-file", envFile, "--log-level", "warn", "--show-interactive-dev-session=false"], {
+    "--env-file", envFile, "--log-level", "warn", "--show-interactive-dev-session=false",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])], {
     cwd: ROOT, detached: true, stdio: "ignore",
     env: { ...process.env, SKIP_BUILD: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
