@@ -55,7 +55,7 @@ ensure_npm_packages() {
   if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/package-lock.json"; then
     return
   fi
-  log "installing npm packages (wrangler, binaryen, playwright-core)"
+  log "installing npm packages (wrangler, binaryen, playwright-core, oidc-provider)"
   (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$stamp"
 }

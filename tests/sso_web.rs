@@ -258,8 +258,8 @@ fn a_rotated_key_is_fetched_again_but_not_on_every_unknown_kid() {
             .count()
     };
     assert_eq!(fetches(&h), 2);
-    // A token naming a kid nobody published: one more fetch at most a
-    // minute, then refused.
+    // A token naming a kid nobody published: one more fetch at most every
+    // 30 seconds, then refused.
     let stranger = Provider::new("k3");
     for _ in 0..3 {
         let (q, c) = start(&h, "");
@@ -270,7 +270,11 @@ fn a_rotated_key_is_fetched_again_but_not_on_every_unknown_kid() {
             Some("/login?sso_error=token")
         );
     }
-    assert_eq!(fetches(&h), 2, "the set was fetched less than a minute ago");
+    assert_eq!(
+        fetches(&h),
+        2,
+        "the set was fetched less than 30 seconds ago"
+    );
 }
 
 #[test]
@@ -410,10 +414,108 @@ fn the_pages_are_told_how_people_sign_in() {
     let c = cfg(&h);
     assert_eq!(
         c["sso"],
-        json!({"name": "Acme SSO", "start": "/auth/oidc/start"})
+        json!({"name": "Acme SSO", "start": "/auth/oidc/start", "admin_group": false})
     );
     assert_eq!(c["passwords"], false);
+    let h = harness(&[("OIDC_ADMIN_GROUP", "registry-admins")]);
+    assert_eq!(cfg(&h)["sso"]["admin_group"], true);
     let c = cfg(&Harness::new());
     assert_eq!(c["sso"], Value::Null);
     assert_eq!(c["passwords"], true);
+}
+
+/// Signs dana in through the callback; gives the session cookie.
+fn signed_in(h: &Harness, p: &Provider) -> String {
+    let (q, cookie) = start(h, "");
+    serve_token(h, &p.id_token(&claims(param(&q, "nonce"))));
+    let r = callback(h, param(&q, "state"), Some(&cookie));
+    assert_eq!(r.status, 302, "{}", r.text());
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("session="))
+        .unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+fn sign_out(h: &Harness, cookie: &str) -> Resp {
+    let me = block_on(h.send_async(
+        "GET",
+        "/web/api/session",
+        None,
+        &[("cookie", cookie)],
+        vec![],
+    ));
+    let csrf = me.json()["csrf"].as_str().unwrap().to_string();
+    block_on(h.send_async(
+        "POST",
+        "/web/api/logout",
+        None,
+        &[
+            ("cookie", cookie),
+            ("x-csrf-token", &csrf),
+            ("origin", "http://reg.test"),
+            ("content-type", "application/json"),
+        ],
+        b"{}".to_vec(),
+    ))
+}
+
+#[test]
+fn sign_out_ends_the_session_and_offers_the_providers_sign_out() {
+    let h = harness(&[]);
+    let p = Provider::new("k1");
+    serve_keys(&h, &[&p]);
+    // This provider's document names no end-session page: nothing offered,
+    // and the route goes back to the sign-in page.
+    let cookie = signed_in(&h, &p);
+    let r = sign_out(&h, &cookie);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"ok": true, "provider_sign_out": null}));
+    assert_eq!(sessions(&h), 0);
+    let r = get(&h, "/auth/oidc/logout", None);
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location").as_deref(), Some("/login"));
+
+    // One that names it (a fresh isolate reads the new document).
+    let h = harness(&[]);
+    h.app.store.http.reply(
+        &format!("{ISS}/.well-known/openid-configuration"),
+        200,
+        serde_json::to_vec(&json!({
+            "issuer": ISS, "authorization_endpoint": format!("{ISS}/auth"),
+            "token_endpoint": format!("{ISS}/token"), "jwks_uri": format!("{ISS}/jwks"),
+            "end_session_endpoint": format!("{ISS}/session/end"),
+        }))
+        .unwrap(),
+    );
+    serve_keys(&h, &[&p]);
+    let cookie = signed_in(&h, &p);
+    let r = sign_out(&h, &cookie);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"ok": true, "provider_sign_out": "/auth/oidc/logout"})
+    );
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(sessions(&h), 0);
+    let me = block_on(h.send_async(
+        "GET",
+        "/web/api/session",
+        None,
+        &[("cookie", &cookie)],
+        vec![],
+    ));
+    assert_eq!(me.status, 401);
+    let r = get(&h, "/auth/oidc/logout", None);
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(
+            "https://idp.example.com/session/end?client_id=registry&post_logout_redirect_uri=http%3A%2F%2Freg.test%2Flogin"
+        )
+    );
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
 }

@@ -142,9 +142,16 @@ function renderHeader() {
   top.append(nav);
 }
 
+/** Where to go once signed out: the sign-in page, told whether the
+ * identity provider's own sign-out can be offered too. */
+export function afterSignOut(reply) {
+  location.href = reply && reply.provider_sign_out ? "/login?signed_out=sso" : "/login?signed_out=1";
+}
+
 async function signOut() {
-  try { await api("POST", "logout"); } catch (_) { /* signed out anyway */ }
-  location.href = "/login";
+  let reply = null;
+  try { reply = await api("POST", "logout"); } catch (_) { /* signed out anyway */ }
+  afterSignOut(reply);
 }
 
 export function when(iso) {

@@ -52,7 +52,21 @@ function singleSignOn(config, form) {
   submit.textContent = "Sign in with a password";
 }
 
+// After signing out (`?signed_out=1`, or `=sso` when the identity
+// provider has a sign-out page of its own to offer).
+function signedOut(config) {
+  const how = new URLSearchParams(location.search).get("signed_out");
+  if (!how) return;
+  document.getElementById("signed-out").hidden = false;
+  if (how === "sso" && config && config.sso) {
+    const link = document.getElementById("provider-sign-out");
+    link.hidden = false;
+    link.textContent = "Also sign out of " + config.sso.name;
+  }
+}
+
 function login() {
+  signedOut(state.config);
   if (state.config && !state.config.has_admin) document.getElementById("no-admin").hidden = false;
   const form = document.getElementById("login-form");
   singleSignOn(state.config, form);
@@ -64,7 +78,9 @@ function login() {
     form.hidden = true;
     document.getElementById("no-admin").textContent =
       "This registry has no administrator yet. Whoever runs it names the first one from the command line: " +
-      "scripts/admin user add <login> --admin --oidc <subject at the identity provider>";
+      "scripts/admin user add <login> --admin --oidc <subject at the identity provider>" +
+      (state.config.sso && state.config.sso.admin_group
+        ? ", or a member of the identity provider's administrators group signs in." : ".");
     return;
   }
   const error = document.getElementById("login-error");

@@ -1,7 +1,7 @@
 // The Tokens page (/tokens): create (shown once), list and revoke API
 // tokens; change the password; sign out everywhere.
 
-import { api, el, start, state, when } from "./common.js";
+import { afterSignOut, api, el, start, state, when } from "./common.js";
 
 async function tokens() {
   const form = document.getElementById("token-form");
@@ -68,8 +68,7 @@ async function tokens() {
   });
   document.getElementById("logout-all").addEventListener("click", async () => {
     if (!confirm("Sign out of every browser, including this one?")) return;
-    await api("POST", "logout-all");
-    location.href = "/login";
+    afterSignOut(await api("POST", "logout-all"));
   });
   await load();
 }

@@ -338,6 +338,24 @@ pub fn authorize_url(
     Ok(u.to_string())
 }
 
+/// Where the provider sends the browser back after signing out there
+/// (register it at the provider as the post-logout redirect URI).
+pub fn post_logout_uri(origin: &str) -> String {
+    format!("{}/login", origin.trim_end_matches('/'))
+}
+
+/// The provider's sign-out page (RP-initiated logout), when its discovery
+/// document names one: the client is named, since the registry keeps no
+/// ID token to hint with.
+pub fn end_session_url(d: &Discovery, s: &OidcSettings, post_logout: &str) -> Option<String> {
+    let e = d.end_session_endpoint.as_deref()?;
+    let mut u = checked_url("end_session_endpoint", e, true).ok()?;
+    u.query_pairs_mut()
+        .append_pair("client_id", &s.client_id)
+        .append_pair("post_logout_redirect_uri", post_logout);
+    Some(u.to_string())
+}
+
 /// The redirect URI to register at the provider.
 pub fn redirect_uri(origin: &str) -> String {
     format!("{}/auth/oidc/callback", origin.trim_end_matches('/'))

@@ -300,3 +300,23 @@ fn the_authorization_request_carries_state_nonce_and_challenge() {
         ]
     );
 }
+
+#[test]
+fn the_end_session_url_names_the_client_and_the_way_back() {
+    let iss = "https://idp.example.com";
+    let s = settings(&[("OIDC_ISSUER", iss), ("OIDC_CLIENT_ID", "reg")])
+        .unwrap()
+        .oidc
+        .unwrap();
+    let back = post_logout_uri("https://reg.example.com/");
+    assert_eq!(back, "https://reg.example.com/login");
+    let d = parse(&doc(iss), iss).unwrap();
+    assert_eq!(
+        end_session_url(&d, &s, &back).unwrap(),
+        "https://idp.example.com/session/end?client_id=reg&post_logout_redirect_uri=https%3A%2F%2Freg.example.com%2Flogin"
+    );
+    // A provider without one offers nothing.
+    let mut v = doc(iss);
+    v.as_object_mut().unwrap().remove("end_session_endpoint");
+    assert_eq!(end_session_url(&parse(&v, iss).unwrap(), &s, &back), None);
+}

@@ -4,6 +4,8 @@
 //! The attempt's state is also kept in a short-lived cookie, so a callback
 //! only signs in the browser that started it (no login CSRF). A refusal
 //! goes back to the sign-in page with a reason code, never free text.
+//! `GET /auth/oidc/logout` goes on to the provider's own sign-out page
+//! after the local session has ended (RP-initiated logout).
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request};
@@ -12,6 +14,7 @@ use url::Url;
 use super::respond::{Resp, redirect};
 use super::ui::{cookie, set_cookie};
 use super::{is_https, query_param};
+use crate::auth::oidc::{end_session_url, post_logout_uri};
 use crate::auth::password::constant_time_eq;
 use crate::error::AppError;
 use crate::service::sso::{self, Refusal, SsoError, provider};
@@ -85,6 +88,17 @@ fn no_store(r: &mut Resp) {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
+/// The route that signs out at the provider too, when single sign-on is
+/// on and the provider's discovery document names an end-session page
+/// (offered by the sign-out answer; a provider that cannot be reached now
+/// is simply not offered).
+pub async fn provider_sign_out<S: Stores>(app: &App<S>, now: i64) -> Option<&'static str> {
+    let s = app.config.sign_in.oidc.as_ref()?;
+    let d = provider::discovery(app, s, now).await.ok()?;
+    d.end_session_endpoint.as_ref()?;
+    Some("/auth/oidc/logout")
+}
+
 /// Serves `/auth/oidc/...`.
 pub async fn handle<S: Stores>(
     app: &App<S>,
@@ -146,6 +160,13 @@ pub async fn handle<S: Stores>(
                         Err(SsoError::App(e)) => return Err(e),
                     }
                 }
+            }
+        }
+        "logout" => {
+            let d = provider::discovery(app, s, ctx.now).await?;
+            match end_session_url(&d, s, &post_logout_uri(&ctx.base)) {
+                Some(u) => redirect(&u),
+                None => redirect("/login"),
             }
         }
         _ => {

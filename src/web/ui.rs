@@ -268,6 +268,8 @@ pub async fn api<S: Stores>(
                     "sso": app.config.sign_in.oidc.as_ref().map(|o| json!({
                         "name": o.name,
                         "start": "/auth/oidc/start",
+                        // Whether signing in can make an administrator.
+                        "admin_group": o.admin_group.is_some(),
                     })),
                 }),
             );
@@ -303,13 +305,15 @@ pub async fn api<S: Stores>(
             if let Some(c) = cookie_value(req, https) {
                 accounts::sign_out(app, c).await?;
             }
-            let mut r = json(200, &json!({"ok": true}));
+            let provider = super::sso::provider_sign_out(app, now).await;
+            let mut r = json(200, &json!({"ok": true, "provider_sign_out": provider}));
             set_cookie(&mut r, "", 0, https);
             r
         }
         (Method::POST, ["logout-all"]) => {
             accounts::sign_out_everywhere(app, user.id).await?;
-            let mut r = json(200, &json!({"ok": true}));
+            let provider = super::sso::provider_sign_out(app, now).await;
+            let mut r = json(200, &json!({"ok": true, "provider_sign_out": provider}));
             set_cookie(&mut r, "", 0, https);
             r
         }

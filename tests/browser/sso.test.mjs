@@ -38,7 +38,7 @@ test("with single sign-on and no passwords, the provider's button is the way in"
     await page.textContent("#no-account"),
     "No account yet? Signing in with Acme SSO makes one, if your organisation allows it.",
   );
-  assert.match(await page.textContent("#no-admin"), /--admin --oidc <subject at the identity provider>$/);
+  assert.match(await page.textContent("#no-admin"), /--admin --oidc <subject at the identity provider>\.$/);
   await shot(page, "sso-01-sign-in-page");
   // A `next` elsewhere is not passed on.
   const other = await open(ctx, base + "/login?next=//evil.example/x");

@@ -276,7 +276,11 @@ test("pages work at 375 px wide and with the keyboard", async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), "menu-button");
   // Sign out from the menu.
   await page.click("#menu-button");
-  await Promise.all([page.waitForURL(/\/login$/), page.getByRole("menuitem", { name: "Sign out" }).click()]);
+  await Promise.all([page.waitForURL(/\/login\?signed_out=1$/), page.getByRole("menuitem", { name: "Sign out" }).click()]);
+  await page.waitForSelector("body[data-ready]");
+  // Without single sign-on, only the local sign-out is mentioned.
+  assert.equal(await page.textContent("#signed-out-text"), "You are signed out of this registry.");
+  assert.equal(await page.isVisible("#provider-sign-out"), false);
   const resp = await page.request.get(base + "/web/api/session");
   assert.equal(resp.status(), 401);
   await ctx.close();

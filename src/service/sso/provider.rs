@@ -1,7 +1,7 @@
 //! Talking to the identity provider: its discovery document and key set,
 //! kept in the isolate (the key set fetched again when a token names an
-//! unknown `kid`, so a key rotation needs no restart, but at most once a
-//! minute, so forged `kid`s cannot make the Worker hammer the provider),
+//! unknown `kid`, so a key rotation needs no restart, but at most every 30
+//! seconds, so forged `kid`s cannot make the Worker hammer the provider),
 //! and the token endpoint, which turns the callback's code into an ID
 //! token with the attempt's PKCE verifier.
 
@@ -20,8 +20,9 @@ use crate::service::{App, Stores};
 /// How long a discovery document and a key set are used.
 pub const TTL_SECS: i64 = 3600;
 
-/// The shortest time between two fetches of the key set.
-pub const REFETCH_SECS: i64 = 60;
+/// The shortest time between two fetches of the key set (the cool-down
+/// common JWKS clients use).
+pub const REFETCH_SECS: i64 = 30;
 
 /// The provider's documents, as this isolate last fetched them.
 #[derive(Default)]
