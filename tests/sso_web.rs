@@ -414,7 +414,8 @@ fn the_pages_are_told_how_people_sign_in() {
     let c = cfg(&h);
     assert_eq!(
         c["sso"],
-        json!({"name": "Acme SSO", "start": "/auth/oidc/start", "admin_group": false})
+        json!({"kind": "oidc", "name": "Acme SSO", "start": "/auth/oidc/start",
+            "sign_out": "/auth/oidc/logout", "admin_group": false})
     );
     assert_eq!(c["passwords"], false);
     let h = harness(&[("OIDC_ADMIN_GROUP", "registry-admins")]);

@@ -33,6 +33,7 @@ const SSO_ERRORS = {
   group: "Your account at the identity provider is not in the group allowed to use this registry. Ask an administrator.",
   disabled: "Your account on this registry is disabled. Ask an administrator.",
   provider: "The sign-in was cancelled or refused at the identity provider.",
+  access: "This request did not come through Cloudflare Access. Open the registry at its Access-protected address.",
 };
 
 function singleSignOn(config, form) {
@@ -44,8 +45,12 @@ function singleSignOn(config, form) {
   // Only a path on this registry goes to the server as `next`.
   const next = new URL(safeNext());
   link.href = config.sso.start + "?next=" + encodeURIComponent(next.pathname + next.search);
-  const code = new URLSearchParams(location.search).get("sso_error");
+  const params = new URLSearchParams(location.search);
+  const code = params.get("sso_error");
   if (code) document.getElementById("sso-error").textContent = SSO_ERRORS[code] || SSO_ERRORS.attempt;
+  // Someone Cloudflare Access let through needs no second sign-in: go on
+  // at once, unless they just signed out or it was refused.
+  if (config.sso.kind === "access" && !code && !params.get("signed_out")) location.replace(link.href);
   // Passwords become the secondary way in, or none.
   const submit = form.querySelector("button[type=submit]");
   submit.classList.remove("primary");
@@ -61,6 +66,7 @@ function signedOut(config) {
   if (how === "sso" && config && config.sso) {
     const link = document.getElementById("provider-sign-out");
     link.hidden = false;
+    link.href = config.sso.sign_out;
     link.textContent = "Also sign out of " + config.sso.name;
   }
 }

@@ -3,6 +3,7 @@
 //! builds responses. Anything that is not an API or index route is a page
 //! of the web app, served from the files compiled in (`assets`).
 
+pub mod access;
 pub mod admin_api;
 pub mod assets;
 pub mod respond;
@@ -100,6 +101,8 @@ pub async fn handle<S: Stores>(
         dl_route(app, cache, &ctx, req).await
     } else if path.starts_with(admin_api::PREFIX) {
         admin_api::handle(app, req).await.map_err(|e| (e, None))
+    } else if path == access::PATH {
+        access::handle(app, &ctx, req).await.map_err(|e| (e, None))
     } else if path.starts_with(sso::PREFIX) {
         sso::handle(app, &ctx, req).await.map_err(|e| (e, None))
     } else if path.starts_with("/web/api/") {

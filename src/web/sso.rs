@@ -74,6 +74,7 @@ pub fn reason(r: &Refusal) -> &'static str {
         Refusal::Domain => "domain",
         Refusal::Group => "group",
         Refusal::Disabled => "disabled",
+        Refusal::NoAssertion => "access",
     }
 }
 
@@ -91,9 +92,17 @@ fn no_store(r: &mut Resp) {
 /// The route that signs out at the provider too, when single sign-on is
 /// on and the provider's discovery document names an end-session page
 /// (offered by the sign-out answer; a provider that cannot be reached now
-/// is simply not offered).
+/// is simply not offered); in Cloudflare Access mode, Access's sign-out.
 pub async fn provider_sign_out<S: Stores>(app: &App<S>, now: i64) -> Option<&'static str> {
-    let s = app.config.sign_in.oidc.as_ref()?;
+    let Some(s) = app.config.sign_in.oidc.as_ref() else {
+        // Cloudflare Access signs out at the edge, on this host.
+        return app
+            .config
+            .sign_in
+            .access
+            .as_ref()
+            .map(|_| crate::service::sso::access::LOGOUT);
+    };
     let d = provider::discovery(app, s, now).await.ok()?;
     d.end_session_endpoint.as_ref()?;
     Some("/auth/oidc/logout")

@@ -126,7 +126,15 @@ pub async fn page<S: Stores>(
         });
     }
     let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
-    Ok(UiReply::Http(redirect(&format!("/login?next={next}"))))
+    // Someone Cloudflare Access let through is signed in from its
+    // assertion, without a second sign-in.
+    let through = if app.config.sign_in.access.is_some() && super::access::assertion(req).is_some()
+    {
+        super::access::PATH
+    } else {
+        "/login"
+    };
+    Ok(UiReply::Http(redirect(&format!("{through}?next={next}"))))
 }
 
 /// The client's address as Cloudflare's edge reports it (`CF-Connecting-IP`,
@@ -238,6 +246,30 @@ struct Flag {
     value: bool,
 }
 
+/// How the pages offer single sign-on: OpenID Connect's provider, or
+/// else Cloudflare Access (which the sign-in page follows at once).
+fn sso_config<S: Stores>(app: &App<S>) -> serde_json::Value {
+    let s = &app.config.sign_in;
+    match (&s.oidc, &s.access) {
+        (Some(o), _) => json!({
+            "kind": "oidc",
+            "name": o.name,
+            "start": "/auth/oidc/start",
+            "sign_out": "/auth/oidc/logout",
+            // Whether signing in can make an administrator.
+            "admin_group": o.admin_group.is_some(),
+        }),
+        (None, Some(_)) => json!({
+            "kind": "access",
+            "name": "Cloudflare Access",
+            "start": super::access::PATH,
+            "sign_out": crate::service::sso::access::LOGOUT,
+            "admin_group": false,
+        }),
+        (None, None) => serde_json::Value::Null,
+    }
+}
+
 /// The JSON API under `/web/api/`.
 pub async fn api<S: Stores>(
     app: &App<S>,
@@ -265,12 +297,7 @@ pub async fn api<S: Stores>(
                     "api": ctx.base,
                     "has_admin": accounts::has_admin(app).await?,
                     "passwords": app.config.sign_in.passwords,
-                    "sso": app.config.sign_in.oidc.as_ref().map(|o| json!({
-                        "name": o.name,
-                        "start": "/auth/oidc/start",
-                        // Whether signing in can make an administrator.
-                        "admin_group": o.admin_group.is_some(),
-                    })),
+                    "sso": sso_config(app),
                 }),
             );
             no_store(&mut r);

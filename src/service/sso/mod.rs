@@ -6,15 +6,18 @@
 //! a required group, the administrator group) at every sign-in, the
 //! account found by issuer and subject (never by email) or created just in
 //! time, and a session opened. The routes fetch the discovery document,
-//! the key set and the token response and pass them in.
+//! the key set and the token response and pass them in. Cloudflare
+//! Access mode (`access`) signs people in from Access's assertion through
+//! the same accounts and sessions.
 
+pub mod access;
 pub mod provider;
 
 use serde_json::{Map, Value};
 
 use super::accounts::{NewSession, new_session};
 use super::{App, Stores, random};
-use crate::auth::jwt::{self, Expect, Jwks, JwtError};
+use crate::auth::jwt::{self, Expect, Jwks, JwtError, Verified};
 use crate::auth::oidc::{
     Attempt, Discovery, OidcSettings, authorize_url, random_text, redirect_uri,
 };
@@ -45,6 +48,9 @@ pub enum Refusal {
     Group,
     /// The account is disabled here.
     Disabled,
+    /// Cloudflare Access mode, and the request carries no assertion (it
+    /// did not come through Access).
+    NoAssertion,
 }
 
 impl std::fmt::Display for Refusal {
@@ -69,6 +75,10 @@ impl std::fmt::Display for Refusal {
             Refusal::Disabled => write!(
                 f,
                 "your account on this registry is disabled; ask an administrator"
+            ),
+            Refusal::NoAssertion => write!(
+                f,
+                "this request did not come through Cloudflare Access (no Cf-Access-Jwt-Assertion); open the registry at its Access-protected address"
             ),
         }
     }
@@ -267,6 +277,24 @@ pub async fn complete<S: Stores>(
     let v = jwt::verify(app.store.jws(), &token, keys, &expect)
         .await
         .map_err(|e| refused(Refusal::Token(e)))?;
+    let user = account(app, Some(s), &v, now).await?;
+    open_session(app, &user, now, None).await
+}
+
+/// The account of a verified identity: found by issuer and subject, or
+/// created just in time and linked to them. `rules` (OpenID Connect's) are
+/// applied at every sign-in: someone who no longer qualifies is refused
+/// and their account disabled (so its tokens stop) until they qualify
+/// again, and the administrator group sets the account's admin flag.
+/// Without rules (Cloudflare Access, whose own policy decides who gets
+/// through) anyone verified is admitted.
+pub async fn account<S: Stores>(
+    app: &App<S>,
+    rules: Option<&OidcSettings>,
+    v: &Verified,
+    now: i64,
+) -> Result<User, SsoError> {
+    let refused = |r| SsoError::Refused(r);
     let db = app.store.db();
     let email = v
         .claims
@@ -274,9 +302,7 @@ pub async fn complete<S: Stores>(
         .and_then(Value::as_str)
         .map(str::to_string);
     let existing = db.identity_user(&v.issuer, &v.subject).await?;
-    if let Err(r) = admitted(s, &v.claims) {
-        // Someone who no longer qualifies loses access at once: the
-        // account is disabled (so its tokens stop) until they qualify.
+    if let Some(Err(r)) = rules.map(|s| admitted(s, &v.claims)) {
         if let Some(found) = existing
             && (!found.user.disabled || found.suspended)
         {
@@ -316,7 +342,9 @@ pub async fn complete<S: Stores>(
             }
         }
     };
-    if let Some(admins) = &s.admin_group {
+    if let Some(s) = rules
+        && let Some(admins) = &s.admin_group
+    {
         let admin = groups(&v.claims, &s.groups_claim).contains(admins);
         if admin != user.is_admin {
             db.set_admin(user.id, admin).await?;
@@ -325,14 +353,33 @@ pub async fn complete<S: Stores>(
     }
     db.touch_identity(&v.issuer, &v.subject, email.as_deref(), now, false)
         .await?;
-    let (cookie, record) = new_session(&user, now)?;
-    if !db.create_sso_session(&hash_token(&cookie), &record).await? {
-        return Err(refused(Refusal::Disabled));
+    Ok(user)
+}
+
+/// Opens a session for a signed-in account, ending no later than `until`
+/// when given (an assertion's expiry).
+pub async fn open_session<S: Stores>(
+    app: &App<S>,
+    user: &User,
+    now: i64,
+    until: Option<i64>,
+) -> Result<NewSession, SsoError> {
+    let (cookie, mut record) = new_session(user, now)?;
+    if let Some(until) = until {
+        record.expires_at = record.expires_at.min(until);
+    }
+    if !app
+        .store
+        .db()
+        .create_sso_session(&hash_token(&cookie), &record)
+        .await?
+    {
+        return Err(SsoError::Refused(Refusal::Disabled));
     }
     Ok(NewSession {
         cookie,
         record,
-        user,
+        user: user.clone(),
     })
 }
 

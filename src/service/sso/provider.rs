@@ -28,8 +28,13 @@ pub const REFETCH_SECS: i64 = 30;
 #[derive(Default)]
 pub struct ProviderCache {
     discovery: RefCell<Option<(Discovery, i64)>>,
-    keys: RefCell<Option<(Jwks, i64)>>,
+    keys: KeyCache,
+    /// Cloudflare Access's certs (its own issuer).
+    pub(super) access_keys: KeyCache,
 }
+
+/// One issuer's key set and when it was fetched.
+pub(super) type KeyCache = RefCell<Option<(Jwks, i64)>>;
 
 fn unavailable(what: &str, why: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("identity provider: {what}: {why}"))
@@ -66,24 +71,34 @@ pub async fn discovery<S: Stores>(
     Ok(d)
 }
 
-/// The key set; `fresh` fetches it again unless that was done within
-/// `REFETCH_SECS`. Gives whether it was fetched now.
+/// The provider's key set; `fresh` fetches it again unless that was done
+/// within `REFETCH_SECS`. Gives whether it was fetched now.
 pub async fn keys<S: Stores>(
     app: &App<S>,
     d: &Discovery,
     now: i64,
     fresh: bool,
 ) -> Result<(Jwks, bool), AppError> {
-    let cache = &app.provider;
-    if let Some((k, at)) = cache.keys.borrow().as_ref() {
+    key_set(app, &app.provider.keys, &d.jwks_uri, now, fresh).await
+}
+
+/// A key set from `url`, kept in `cache` (see [`keys`]).
+pub(super) async fn key_set<S: Stores>(
+    app: &App<S>,
+    cache: &KeyCache,
+    url: &str,
+    now: i64,
+    fresh: bool,
+) -> Result<(Jwks, bool), AppError> {
+    if let Some((k, at)) = cache.borrow().as_ref() {
         let age = now - at;
         if age < TTL_SECS && (!fresh || age < REFETCH_SECS) {
             return Ok((k.clone(), false));
         }
     }
-    let body = get_json(app, &d.jwks_uri, "key set").await?;
+    let body = get_json(app, url, "key set").await?;
     let k = Jwks::parse(&body).map_err(|e| unavailable("key set", e))?;
-    *cache.keys.borrow_mut() = Some((k.clone(), now));
+    *cache.borrow_mut() = Some((k.clone(), now));
     Ok((k, true))
 }
 
@@ -150,10 +165,12 @@ pub async fn finish<S: Stores>(
     state: &str,
     now: i64,
 ) -> Result<(NewSession, Option<String>), SsoError> {
-    let attempt = take_attempt(app, state, now).await?;
+    // Checked before the attempt is used up, so a malformed callback
+    // leaves it for the real one.
     if code.is_empty() || code.len() > 4096 {
         return Err(SsoError::Refused(Refusal::Attempt));
     }
+    let attempt = take_attempt(app, state, now).await?;
     let d = discovery(app, s, now).await?;
     let id_token = exchange(app, s, &d, code, &attempt.verifier, &redirect_uri(origin)).await?;
     let (k, fetched) = keys(app, &d, now, false).await?;
