@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use common::*;
 use edge_registry::service::backup::{self, Plan};
 use edge_registry::service::index;
+use edge_registry::service::sso;
+use edge_registry::store::UserStore as _;
 use edge_registry::store::sql::BACKUP_TABLES;
 use edge_registry::store::sql::backup::Database;
 use futures::executor::block_on;
@@ -52,8 +54,15 @@ fn source() -> (Harness, String) {
         br#"{"users":["bob"]}"#.to_vec(),
     );
     assert_eq!(r.status, 200, "{}", r.text());
+    // bob signs in with single sign-on.
+    let bob = block_on(h.app.store.db.user_by_login("bob"))
+        .unwrap()
+        .unwrap();
+    block_on(sso::link(&h.app, &bob, IDP, "bob-at-the-idp", NOW)).unwrap();
     (h, alice)
 }
+
+const IDP: &str = "https://idp.example.com";
 
 /// What a backup of `h` holds: `database.json` and the blobs.
 fn back_up(h: &Harness) -> (Vec<u8>, BTreeMap<String, Vec<u8>>) {
@@ -131,6 +140,8 @@ fn a_restored_registry_serves_what_the_backed_up_one_served() {
     );
     let (from, into) = (rows(&h), rows(&to));
     assert_eq!(from.users, into.users);
+    assert_eq!(from.identities.len(), 1);
+    assert_eq!(from.identities, into.identities);
     assert_eq!(from.tokens, into.tokens);
     assert_eq!(from.crates, into.crates);
     assert_eq!(from.versions, into.versions);
@@ -146,6 +157,34 @@ fn a_restored_registry_serves_what_the_backed_up_one_served() {
         Some("backup sha256 abc".into()),
     ));
     assert_eq!(audit(&to), expected);
+}
+
+/// The backup with every id moved up by 100, so none is taken in a
+/// small registry.
+fn moved(database: &[u8]) -> Vec<u8> {
+    let mut moved: Value = serde_json::from_slice(database).unwrap();
+    let remap = |v: &mut Value, col: &str| {
+        if let Some(n) = v[col].as_i64() {
+            v[col] = json!(n + 100);
+        }
+    };
+    for (table, cols) in [
+        ("users", &["id"][..]),
+        ("identities", &["user_id"]),
+        ("tokens", &["id", "user_id"]),
+        ("crates", &["id"]),
+        ("versions", &["id", "crate_id", "published_by"]),
+        ("owners", &["crate_id", "user_id", "added_by"]),
+        ("dependencies", &["version_id", "crate_id"]),
+        ("audit", &["actor", "crate_id"]),
+    ] {
+        for row in moved[table].as_array_mut().unwrap() {
+            for c in cols {
+                remap(row, c);
+            }
+        }
+    }
+    serde_json::to_vec(&moved).unwrap()
 }
 
 #[test]
@@ -176,28 +215,8 @@ fn a_forced_restore_only_appends_and_refuses_what_is_taken() {
 
     // With other ids it is merged in, and the registry keeps its own rows
     // and log.
-    let mut moved: Value = serde_json::from_slice(&database).unwrap();
-    let remap = |v: &mut Value, col: &str| {
-        if let Some(n) = v[col].as_i64() {
-            v[col] = json!(n + 100);
-        }
-    };
-    for (table, cols) in [
-        ("users", &["id"][..]),
-        ("tokens", &["id", "user_id"]),
-        ("crates", &["id"]),
-        ("versions", &["id", "crate_id", "published_by"]),
-        ("owners", &["crate_id", "user_id", "added_by"]),
-        ("dependencies", &["version_id", "crate_id"]),
-        ("audit", &["actor", "crate_id"]),
-    ] {
-        for row in moved[table].as_array_mut().unwrap() {
-            for c in cols {
-                remap(row, c);
-            }
-        }
-    }
-    let moved_plan = plan_of(&serde_json::to_vec(&moved).unwrap(), &blobs);
+    let moved = moved(&database);
+    let moved_plan = plan_of(&moved, &blobs);
     restore(&to, &moved_plan, &blobs).unwrap();
     let after = rows(&to);
     assert_eq!(after.users[..before.users.len()], before.users[..]);
@@ -211,6 +230,26 @@ fn a_forced_restore_only_appends_and_refuses_what_is_taken() {
         before_audit.len() + audit(&h).len() + 1,
         "the backup's rows and the restore's are appended, nothing removed"
     );
+}
+
+#[test]
+fn an_identity_linked_here_already_is_not_restored_onto_another_account() {
+    let (h, _) = source();
+    let (database, blobs) = back_up(&h);
+    let plan = plan_of(&moved(&database), &blobs);
+    // Another registry where the same provider subject signed in already.
+    let to = Harness::new();
+    to.token("zed");
+    let zed = block_on(to.app.store.db.user_by_login("zed"))
+        .unwrap()
+        .unwrap();
+    block_on(sso::link(&to.app, &zed, IDP, "bob-at-the-idp", NOW)).unwrap();
+    let before = rows(&to);
+    assert_eq!(
+        restore(&to, &plan, &blobs).unwrap_err(),
+        "refusing to restore: the identity `bob-at-the-idp` at `https://idp.example.com` is already linked to an account in this registry; nothing was changed"
+    );
+    assert_eq!(rows(&to), before);
 }
 
 #[test]

@@ -980,3 +980,269 @@ fn every_hostile_web_request_gets_a_4xx_and_changes_nothing() {
         cases.len()
     );
 }
+
+/// What signing in can change: accounts, identities, sessions and
+/// started attempts.
+fn sign_in_state(h: &Harness) -> Vec<i64> {
+    ["users", "identities", "sessions", "sso_attempts"]
+        .iter()
+        .map(|t| {
+            h.app
+                .store
+                .sqlite()
+                .with_conn(|c| c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0)))
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn every_hostile_sign_in_request_signs_nobody_in_and_changes_nothing() {
+    use common::idp::{Provider, RsaSigner, access_assertion, enc, sign_in_harness};
+    let provider = Provider::new("k1");
+    let team = RsaSigner::fixture(1, "access-1");
+    let h = sign_in_harness(&provider, &team);
+    let cargo_token = h.token("alice");
+    // A sign-in under way, so forged callbacks have a real state to aim at.
+    let r = h.get("/auth/oidc/start", None);
+    assert_eq!(r.status, 302);
+    let loc = url::Url::parse(&r.header("location").unwrap()).unwrap();
+    let state = loc
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let bound = format!("sso-state={state}");
+    let long = "s".repeat(10_000);
+    let valid = access_assertion(&team, "dana", h.now);
+    let (header, body) = valid.split_once('.').unwrap();
+    let body = body.split('.').next().unwrap();
+    let none = format!("{}.{body}.", enc(br#"{"alg":"none"}"#));
+    let unsigned = format!("{header}.{body}.");
+    let hs256 = {
+        let h = enc(br#"{"alg":"HS256","kid":"access-1"}"#);
+        format!("{h}.{body}.{}", enc(&[7; 32]))
+    };
+    let oidc_token = provider.id_token(&serde_json::json!({
+        "iss": common::idp::TEAM, "aud": common::idp::AUD, "sub": "dana", "exp": h.now + 60,
+    }));
+    let callback = |q: &str| format!("/auth/oidc/callback?{q}");
+    // (what, method, path, headers, status, location or error detail)
+    type Headers<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(&str, &str, String, Headers, u16, &str)> = vec![
+        (
+            "callback without anything",
+            "GET",
+            callback(""),
+            vec![],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, real state, no cookie",
+            "GET",
+            callback(&format!("code=c&state={state}")),
+            vec![],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, real state, another browser's cookie",
+            "GET",
+            callback(&format!("code=c&state={state}")),
+            vec![("cookie", "sso-state=someone-elses".into())],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, forged state and matching cookie",
+            "GET",
+            callback("code=c&state=forged"),
+            vec![("cookie", "sso-state=forged".into())],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, 10,000-byte state",
+            "GET",
+            callback(&format!("code=c&state={long}")),
+            vec![("cookie", format!("sso-state={long}"))],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, bound but 10,000-byte code",
+            "GET",
+            callback(&format!("code={long}&state={state}")),
+            vec![("cookie", bound.clone())],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, bound but empty code",
+            "GET",
+            callback(&format!("code=&state={state}")),
+            vec![("cookie", bound.clone())],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "callback, provider error with markup",
+            "GET",
+            callback("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C/script%3E"),
+            vec![],
+            302,
+            "/login?sso_error=provider",
+        ),
+        (
+            "callback, a cargo token instead",
+            "GET",
+            callback("code=c&state=forged"),
+            vec![("authorization", cargo_token.clone())],
+            302,
+            "/login?sso_error=attempt",
+        ),
+        (
+            "start by POST",
+            "POST",
+            "/auth/oidc/start".into(),
+            vec![],
+            405,
+            "method not allowed on this path",
+        ),
+        (
+            "logout by POST",
+            "POST",
+            "/auth/oidc/logout".into(),
+            vec![],
+            405,
+            "method not allowed on this path",
+        ),
+        (
+            "unknown sign-in route",
+            "GET",
+            "/auth/oidc/token".into(),
+            vec![],
+            404,
+            "no page at /auth/oidc/token",
+        ),
+        (
+            "dot segments",
+            "GET",
+            "/auth/oidc/../web/api/users".into(),
+            vec![],
+            404,
+            "no page at /auth/oidc/../web/api/users",
+        ),
+        (
+            "access without an assertion",
+            "GET",
+            "/auth/access".into(),
+            vec![],
+            302,
+            "/login?sso_error=access",
+        ),
+        (
+            "access, a cargo token instead",
+            "GET",
+            "/auth/access".into(),
+            vec![("authorization", cargo_token.clone())],
+            302,
+            "/login?sso_error=access",
+        ),
+        (
+            "access, assertion with a Bearer prefix",
+            "GET",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", format!("Bearer {valid}"))],
+            302,
+            "/login?sso_error=token",
+        ),
+        (
+            "access, 20,000-byte assertion",
+            "GET",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", "e".repeat(20_000))],
+            302,
+            "/login?sso_error=token",
+        ),
+        (
+            "access, alg none",
+            "GET",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", none)],
+            302,
+            "/login?sso_error=token",
+        ),
+        (
+            "access, RS256 header without a signature",
+            "GET",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", unsigned)],
+            302,
+            "/login?sso_error=token",
+        ),
+        (
+            "access, HS256 with a made-up secret",
+            "GET",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", hs256)],
+            302,
+            "/login?sso_error=token",
+        ),
+        (
+            "access, the OpenID provider's token",
+            "GET",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", oidc_token)],
+            302,
+            "/login?sso_error=token",
+        ),
+        (
+            "access by POST",
+            "POST",
+            "/auth/access".into(),
+            vec![("cf-access-jwt-assertion", valid.clone())],
+            405,
+            "method not allowed on this path",
+        ),
+    ];
+    let before = (sign_in_state(&h), web_state(&h, &cargo_token));
+    assert_eq!(before.0, vec![1, 0, 0, 1]);
+    for (what, method, path, headers, status, want) in &cases {
+        let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = block_on(h.send_async(method, path, None, &hs, Vec::new()));
+        assert_eq!(r.status, *status, "{what}: {}", r.text());
+        if *status == 302 {
+            assert_eq!(r.header("location").as_deref(), Some(*want), "{what}");
+        } else {
+            assert_eq!(
+                r.json(),
+                serde_json::json!({"errors": [{"detail": want}]}),
+                "{what}"
+            );
+        }
+        let sessions = r
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter(|c| c.to_str().unwrap().starts_with("session="))
+            .count();
+        assert_eq!(sessions, 0, "{what} set a session cookie");
+        assert_eq!(
+            (sign_in_state(&h), web_state(&h, &cargo_token)),
+            before,
+            "{what} changed something"
+        );
+    }
+    // The real callback can still finish: nothing above used it up.
+    let taken: i64 = h
+        .app
+        .store
+        .sqlite()
+        .with_conn(|c| c.query_row("SELECT COUNT(*) FROM sso_attempts", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(taken, 1);
+    println!("{} hostile sign-in cases, nobody signed in", cases.len());
+}

@@ -421,3 +421,107 @@ fn a_token_whose_stored_limits_are_damaged_is_never_read_as_unlimited() {
         );
     }
 }
+
+/// The sign-in routes (`/auth/oidc/*`, `/auth/access`) are not Cargo
+/// routes: a token of any scope, valid or not, changes nothing about how
+/// they answer and opens no session; and the session they open is no
+/// credential for a Cargo route, as a cookie or as a token.
+#[test]
+fn the_sign_in_routes_take_no_token_and_their_sessions_are_no_cargo_credential() {
+    use common::idp::{Provider, RsaSigner, access_assertion, sign_in_harness};
+    let provider = Provider::new("k1");
+    let team = RsaSigner::fixture(1, "access-1");
+    let h = sign_in_harness(&provider, &team);
+    let full = h.token_with("alice", true, Scopes::all(), "", None);
+    let read = h.token_with("alice", false, Scopes::from_list(&[Scope::Read]), "", None);
+    let revoked = h.token("carol");
+    {
+        let u = block_on(h.app.store.db.user_by_login("carol"))
+            .unwrap()
+            .unwrap();
+        let id = block_on(h.app.store.db.list_tokens(u.id)).unwrap()[0].id;
+        assert!(block_on(h.app.store.db.revoke_token(id, h.now)).unwrap());
+    }
+    let sessions = |h: &Harness| -> i64 {
+        h.app
+            .store
+            .sqlite()
+            .with_conn(|c| c.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0)))
+            .unwrap()
+    };
+    let routes = [
+        "/auth/oidc/callback?code=c&state=s",
+        "/auth/oidc/logout",
+        "/auth/oidc/nope",
+        "/auth/access",
+        "/auth/access?next=/tokens",
+    ];
+    for path in routes {
+        let plain = h.get(path, None);
+        for (which, tok) in [
+            ("all scopes", full.as_str()),
+            ("read", read.as_str()),
+            ("revoked", revoked.as_str()),
+            ("unknown", "cfreg_0000000000000000000000000000000000000000"),
+        ] {
+            let r = h.get(path, Some(tok));
+            assert_eq!(
+                (r.status, r.header("location"), r.body.clone()),
+                (plain.status, plain.header("location"), plain.body.clone()),
+                "{path} with a {which} token"
+            );
+            assert!(
+                r.header("set-cookie")
+                    .is_none_or(|c| !c.starts_with("session="))
+            );
+        }
+    }
+    assert_eq!(sessions(&h), 0);
+
+    // A session from Access: its cookie and its value open no Cargo route.
+    let jwt = access_assertion(&team, "dana", h.now);
+    let r = block_on(h.send_async(
+        "GET",
+        "/auth/access",
+        None,
+        &[("cf-access-jwt-assertion", &jwt)],
+        vec![],
+    ));
+    assert_eq!(r.status, 302);
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let value = cookie.strip_prefix("session=").unwrap().to_string();
+    assert_eq!(sessions(&h), 1);
+    let index = "/index/config.json";
+    let by_cookie = block_on(h.send_async("GET", index, None, &[("cookie", &cookie)], vec![]));
+    assert_eq!(by_cookie.status, 401);
+    let as_token = h.get(index, Some(&value));
+    assert_eq!(as_token.status, 401);
+    let publish = block_on(h.send_async(
+        "PUT",
+        "/api/v1/crates/new",
+        None,
+        &[("cookie", &cookie)],
+        CrateSpec::new("by-cookie", "1.0.0").body(),
+    ));
+    assert_eq!(publish.status, 401, "{}", publish.text());
+    assert_eq!(
+        publish.json()["errors"][0]["detail"],
+        "this registry requires a token: run `cargo login --registry <name>` with a token from the registry's Tokens page, or set CARGO_REGISTRIES_<NAME>_TOKEN"
+    );
+    // An assertion is no Cargo credential either.
+    let r = block_on(h.send_async(
+        "GET",
+        index,
+        None,
+        &[("cf-access-jwt-assertion", &jwt)],
+        vec![],
+    ));
+    assert_eq!(r.status, 401);
+    assert!(h.snapshot().crates == 0);
+}

@@ -32,6 +32,7 @@ pub fn backup(r: &Registry, file: &str) -> Result<(), String> {
     let snap = block_on(backup::snapshot(stores)).map_err(text)?;
     for (table, n) in [
         ("users", snap.db.users.len()),
+        ("identities", snap.db.identities.len()),
         ("tokens", snap.db.tokens.len()),
         ("crates", snap.db.crates.len()),
         ("versions", snap.db.versions.len()),
@@ -113,8 +114,9 @@ pub fn restore(r: &Registry, file: &str, force: bool) -> Result<(), String> {
 
     let db = &plan.db;
     let note = format!(
-        "backup sha256 {archive_sha}: {} users, {} tokens, {} crates, {} versions, {} audit rows",
+        "backup sha256 {archive_sha}: {} users, {} identities, {} tokens, {} crates, {} versions, {} audit rows",
         db.users.len(),
+        db.identities.len(),
         db.tokens.len(),
         db.crates.len(),
         db.versions.len(),
@@ -139,8 +141,9 @@ pub fn restore(r: &Registry, file: &str, force: bool) -> Result<(), String> {
     block_on(backup::restore(stores, &plan, now, &note)).map_err(text)?;
     drop(scratch);
     println!(
-        "restored {} users, {} tokens, {} crates, {} versions, {} owners, {} audit rows and {} blobs (checksums verified); rendering the index",
+        "restored {} users, {} identities, {} tokens, {} crates, {} versions, {} owners, {} audit rows and {} blobs (checksums verified); rendering the index",
         db.users.len(),
+        db.identities.len(),
         db.tokens.len(),
         db.crates.len(),
         db.versions.len(),

@@ -4,7 +4,8 @@
 //! - only the tables and columns of `BACKUP_TABLES` exist; each row is
 //!   parsed into its typed row ([`crate::store::sql::backup`]);
 //! - every value is checked as the registry itself checks it (names,
-//!   versions, checksums, logins, scopes, password-hash format), every
+//!   versions, checksums, logins, scopes, password-hash format, identity
+//!   issuers as URLs), every
 //!   reference must resolve inside the archive, and unique keys must be
 //!   unique in the archive and new to the registry;
 //! - every version's checksum must have its blob, of its size;
@@ -19,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde_json::Value;
 
 use crate::auth::Scopes;
+use crate::auth::oidc::checked_url;
 use crate::auth::password::StoredHash;
 use crate::auth::scopes::parse_patterns;
 use crate::protocol::index::IndexLine;
@@ -110,6 +112,12 @@ pub fn parse_database(bytes: &[u8]) -> Result<Database, String> {
     }
     Ok(Database {
         users: rows_of(&tables, "users")?,
+        // Archives made before single sign-on have no identities.
+        identities: if tables.contains_key("identities") {
+            rows_of(&tables, "identities")?
+        } else {
+            Vec::new()
+        },
         tokens: rows_of(&tables, "tokens")?,
         crates: rows_of(&tables, "crates")?,
         versions: rows_of(&tables, "versions")?,
@@ -196,6 +204,41 @@ pub fn check(mut db: Database, blobs: &BTreeMap<String, u64>) -> Result<Plan, St
             ))
         }
     };
+
+    // identities
+    let mut linked: HashSet<(&str, &str)> = HashSet::new();
+    let mut per_issuer: HashSet<(i64, &str)> = HashSet::new();
+    for (n, i) in db.identities.iter().enumerate() {
+        let (n, t) = (n + 1, "identities");
+        user_ref(t, n, "user_id", i.user_id)?;
+        checked_url("issuer", &i.issuer, false).map_err(|_| {
+            format!("table `{t}` row {n}: issuer is not an https:// URL (http:// only on loopback)")
+        })?;
+        if i.subject.is_empty() || i.subject.len() > 255 {
+            return Err(format!(
+                "table `{t}` row {n}: subject must be 1 to 255 bytes"
+            ));
+        }
+        if i.email.as_deref().is_some_and(|e| e.len() > 320) {
+            return Err(format!("table `{t}` row {n}: email is too long"));
+        }
+        not_negative(t, n, "created_at", i.created_at)?;
+        flag(t, n, "suspended", i.suspended)?;
+        if !linked.insert((&i.issuer, &i.subject)) {
+            return Err(format!(
+                "table `{t}` row {n}: the identity `{}` at `{}` appears twice",
+                printable(&i.subject),
+                printable(&i.issuer)
+            ));
+        }
+        if !per_issuer.insert((i.user_id, &i.issuer)) {
+            return Err(format!(
+                "table `{t}` row {n}: user {} has two identities at `{}`",
+                i.user_id,
+                printable(&i.issuer)
+            ));
+        }
+    }
 
     // tokens
     let mut token_ids = HashSet::new();
@@ -488,6 +531,18 @@ pub fn check_against(plan: &Plan, have: &Taken) -> Result<(), String> {
             return Err(format!(
                 "user `{}` (id {}) is already in this registry",
                 u.login, u.id
+            ));
+        }
+    }
+    for i in &plan.db.identities {
+        if have
+            .identities
+            .contains(&(i.issuer.clone(), i.subject.clone()))
+        {
+            return Err(format!(
+                "the identity `{}` at `{}` is already linked to an account in this registry",
+                printable(&i.subject),
+                printable(&i.issuer)
             ));
         }
     }

@@ -51,6 +51,10 @@ fn good() -> Value {
              "password_hash": format!("pbkdf2-sha256$100000${}${}", "ab".repeat(16), "cd".repeat(32))},
             {"id": 2, "login": "dave", "name": "Dave", "is_admin": 1, "disabled": 0, "created_at": 11, "password_hash": null}
         ],
+        "identities": [
+            {"issuer": "https://idp.example.com", "subject": "248289761001", "user_id": 2, "email": "dave@example.com",
+             "created_at": 11, "last_sign_in_at": 30, "suspended": 0}
+        ],
         "tokens": [
             {"id": 1, "user_id": 1, "name": "cli", "hash": "0".repeat(64), "hint": "cfreg_ab…", "scopes": "read,publish-new",
              "patterns": "", "created_at": 12, "last_used_at": null, "expires_at": null, "revoked_at": null}
@@ -353,6 +357,13 @@ fn collisions_with_the_registry_are_refused() {
         "crate `demo-app` (id 2) is already in this registry"
     );
     let mut have = Taken::default();
+    have.identities
+        .insert(("https://idp.example.com".into(), "248289761001".into()));
+    assert_eq!(
+        check_against(&plan, &have).unwrap_err(),
+        "the identity `248289761001` at `https://idp.example.com` is already linked to an account in this registry"
+    );
+    let mut have = Taken::default();
     have.token_hashes.insert("0".repeat(64));
     assert_eq!(
         check_against(&plan, &have).unwrap_err(),
@@ -382,10 +393,82 @@ fn the_column_lists_are_the_row_structs() {
         v
     };
     assert_eq!(keys(&db.users[0]), cols("users"));
+    assert_eq!(keys(&db.identities[0]), cols("identities"));
     assert_eq!(keys(&db.tokens[0]), cols("tokens"));
     assert_eq!(keys(&db.crates[0]), cols("crates"));
     assert_eq!(keys(&db.versions[0]), cols("versions"));
     assert_eq!(keys(&db.owners[0]), cols("owners"));
     assert_eq!(keys(&db.dependencies[0]), cols("dependencies"));
     assert_eq!(keys(&db.audit[0]), cols("audit"));
+}
+
+#[test]
+fn identity_links_are_checked_like_sign_in_makes_them() {
+    let plan = checked(&good()).unwrap();
+    assert_eq!(plan.db.identities.len(), 1);
+    // An archive from before single sign-on has none.
+    let mut db = good();
+    db.as_object_mut().unwrap().remove("identities");
+    assert_eq!(checked(&db).unwrap().db.identities, vec![]);
+    type Change = fn(&mut Value);
+    let cases: Vec<(Change, &str)> = vec![
+        (
+            |db| db["identities"][0]["user_id"] = json!(9),
+            "table `identities` row 1: user_id 9 is not a user in the backup",
+        ),
+        (
+            |db| db["identities"][0]["issuer"] = json!("http://idp.example.com"),
+            "table `identities` row 1: issuer is not an https:// URL (http:// only on loopback)",
+        ),
+        (
+            |db| db["identities"][0]["issuer"] = json!("javascript:alert(1)"),
+            "table `identities` row 1: issuer is not an https:// URL (http:// only on loopback)",
+        ),
+        (
+            |db| db["identities"][0]["subject"] = json!(""),
+            "table `identities` row 1: subject must be 1 to 255 bytes",
+        ),
+        (
+            |db| db["identities"][0]["subject"] = json!("s".repeat(256)),
+            "table `identities` row 1: subject must be 1 to 255 bytes",
+        ),
+        (
+            |db| db["identities"][0]["suspended"] = json!(2),
+            "table `identities` row 1: suspended must be 0 or 1, not 2",
+        ),
+        (
+            |db| db["identities"][0]["email"] = json!(format!("{}@x.com", "a".repeat(320))),
+            "table `identities` row 1: email is too long",
+        ),
+        (
+            |db| {
+                let mut again = db["identities"][0].clone();
+                again["user_id"] = json!(1);
+                db["identities"].as_array_mut().unwrap().push(again);
+            },
+            "table `identities` row 2: the identity `248289761001` at `https://idp.example.com` appears twice",
+        ),
+        (
+            |db| {
+                let mut second = db["identities"][0].clone();
+                second["subject"] = json!("another");
+                db["identities"].as_array_mut().unwrap().push(second);
+            },
+            "table `identities` row 2: user 2 has two identities at `https://idp.example.com`",
+        ),
+        (
+            |db| {
+                db["identities"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("password".into(), json!("x"));
+            },
+            "table `identities` row 1 has an unknown column `password`",
+        ),
+    ];
+    for (change, msg) in cases {
+        let mut db = good();
+        change(&mut db);
+        assert_eq!(refused(&db), msg);
+    }
 }

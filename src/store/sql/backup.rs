@@ -28,6 +28,23 @@ pub struct UserRow {
     pub password_hash: Option<String>,
 }
 
+/// A link from an account to an identity provider's subject (single
+/// sign-on and Cloudflare Access).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRow {
+    pub issuer: String,
+    pub subject: String,
+    pub user_id: i64,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub created_at: i64,
+    #[serde(default)]
+    pub last_sign_in_at: Option<i64>,
+    #[serde(default)]
+    pub suspended: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRow {
@@ -154,6 +171,7 @@ pub struct AuditRow {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Database {
     pub users: Vec<UserRow>,
+    pub identities: Vec<IdentityRow>,
     pub tokens: Vec<TokenRow>,
     pub crates: Vec<CrateRow>,
     pub versions: Vec<VersionRow>,
@@ -180,6 +198,8 @@ pub struct Taken {
     pub crate_ids: HashSet<i64>,
     pub canons: HashSet<String>,
     pub version_ids: HashSet<i64>,
+    /// Issuer and subject.
+    pub identities: HashSet<(String, String)>,
 }
 
 /// A checked restore: the rows (derived columns recomputed, versions in
@@ -209,6 +229,7 @@ impl<E: Executor> SqlStore<E> {
     pub async fn backup_rows(&self) -> StoreResult<Snapshot> {
         let stmts = [
             sql::BACKUP_USERS,
+            sql::BACKUP_IDENTITIES,
             sql::BACKUP_TOKENS,
             sql::BACKUP_CRATES,
             sql::BACKUP_VERSIONS,
@@ -222,6 +243,7 @@ impl<E: Executor> SqlStore<E> {
         let mut out = self.batch(stmts).await?.into_iter();
         let db = Database {
             users: take(&mut out)?.decode()?,
+            identities: take(&mut out)?.decode()?,
             tokens: take(&mut out)?.decode()?,
             crates: take(&mut out)?.decode()?,
             versions: take(&mut out)?.decode()?,
@@ -250,12 +272,18 @@ impl<E: Executor> SqlStore<E> {
             sql::TAKEN_TOKENS,
             sql::TAKEN_CRATES,
             sql::TAKEN_VERSIONS,
+            sql::TAKEN_IDENTITIES,
         ]
         .map(Stmt::new)
         .to_vec();
         let mut out = self.batch(stmts).await?.into_iter();
         let mut next = || -> StoreResult<Vec<KeyRow>> { take(&mut out)?.decode() };
         let (users, tokens, crates, versions) = (next()?, next()?, next()?, next()?);
+        let identities = next()?
+            .iter()
+            .filter_map(|r| r.key.as_deref())
+            .filter_map(|k| serde_json::from_str::<(String, String)>(k).ok())
+            .collect();
         let keys = |rows: &[KeyRow]| -> HashSet<String> {
             rows.iter().filter_map(|r| r.key.clone()).collect()
         };
@@ -271,6 +299,7 @@ impl<E: Executor> SqlStore<E> {
             crate_ids: ids(&crates),
             canons: keys(&crates),
             version_ids: ids(&versions),
+            identities,
         })
     }
 
@@ -299,6 +328,20 @@ pub fn restore_statements(r: &Restore<'_>) -> Vec<Stmt> {
                 Value::Int(u.disabled),
                 Value::Int(u.created_at),
                 Value::from(&u.password_hash),
+            ],
+        ));
+    }
+    for i in &db.identities {
+        out.push(Stmt::with_args(
+            sql::RESTORE_IDENTITY,
+            vec![
+                Value::from(&i.issuer),
+                Value::from(&i.subject),
+                Value::Int(i.user_id),
+                Value::from(&i.email),
+                Value::Int(i.created_at),
+                Value::from(i.last_sign_in_at),
+                Value::Int(i.suspended),
             ],
         ));
     }

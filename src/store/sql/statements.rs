@@ -99,6 +99,11 @@ macro_rules! backup_dependency_cols {
         "version_id, crate_id, dep_canon, kind"
     };
 }
+macro_rules! backup_identity_cols {
+    () => {
+        "issuer, subject, user_id, email, created_at, last_sign_in_at, suspended"
+    };
+}
 macro_rules! backup_audit_cols {
     () => {
         "id, at, actor, action, crate_id, detail"
@@ -109,6 +114,7 @@ macro_rules! backup_audit_cols {
 /// with every column it has (`, `-separated).
 pub const BACKUP_TABLES: &[(&str, &str)] = &[
     ("users", backup_user_cols!()),
+    ("identities", backup_identity_cols!()),
     ("tokens", backup_token_cols!()),
     ("crates", backup_crate_cols!()),
     ("versions", backup_version_cols!()),
@@ -323,6 +329,7 @@ statements! {
     BACKUP_OWNERS = concat!("SELECT ", backup_owner_cols!(), " FROM owners ORDER BY rowid");
     BACKUP_DEPENDENCIES = concat!("SELECT ", backup_dependency_cols!(), " FROM dependencies ORDER BY rowid");
     BACKUP_AUDIT = concat!("SELECT ", backup_audit_cols!(), " FROM audit ORDER BY rowid");
+    BACKUP_IDENTITIES = concat!("SELECT ", backup_identity_cols!(), " FROM identities ORDER BY rowid");
     BACKUP_CKSUMS = "SELECT DISTINCT cksum FROM versions ORDER BY cksum";
 
     // Restore: the keys already taken, then every row in one batch. Column
@@ -332,7 +339,10 @@ statements! {
     TAKEN_TOKENS = "SELECT id, hash AS key FROM tokens";
     TAKEN_CRATES = "SELECT id, canon AS key FROM crates";
     TAKEN_VERSIONS = "SELECT id, NULL AS key FROM versions";
+    /// An identity's key as a JSON pair `[issuer, subject]`.
+    TAKEN_IDENTITIES = "SELECT rowid AS id, json_array(issuer, subject) AS key FROM identities";
     RESTORE_USER = concat!("INSERT INTO users (", backup_user_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    RESTORE_IDENTITY = concat!("INSERT INTO identities (", backup_identity_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     RESTORE_TOKEN = concat!("INSERT INTO tokens (", backup_token_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     /// Marked for rendering (`indexed_rev` 0); `?7` changed_at.
     RESTORE_CRATE = "INSERT INTO crates (id, name, canon, created_at, updated_at, rev, indexed_rev, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)";
