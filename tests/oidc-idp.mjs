@@ -47,9 +47,11 @@ export async function startIdp({ port = 0, publicClient = false } = {}) {
   let origin = null;
   let provider = null;
   let issuer = null;
+  let userinfoCalls = 0;
 
   const server = createServer((req, res) => {
     if (!provider) { res.writeHead(503); res.end("the provider has no client yet"); return; }
+    if (req.url === "/me" && req.headers.authorization) userinfoCalls++;
     provider.callback()(req, res);
   });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -80,9 +82,10 @@ export async function startIdp({ port = 0, publicClient = false } = {}) {
         profile: ["name", "preferred_username"],
         groups: ["groups"],
       },
-      // Put the scopes' claims in the ID token, as most company providers
-      // do (the registry reads the ID token, not the userinfo endpoint).
-      conformIdTokenClaims: false,
+      // Thin ID tokens, as the specification (and Okta) have it: the
+      // scopes' claims (email, groups) only at the userinfo endpoint, which
+      // the registry reads with the access token.
+      conformIdTokenClaims: true,
       features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
       async findAccount(_ctx, id) {
         const u = Object.hasOwn(users, id) ? users[id] : null;
@@ -103,6 +106,8 @@ export async function startIdp({ port = 0, publicClient = false } = {}) {
     clientId: CLIENT_ID,
     clientSecret: publicClient ? null : secret,
     users,
+    /** How many times the userinfo endpoint was asked, with a token. */
+    userinfoCalls: () => userinfoCalls,
     /** Registers the registry at `origin` as the provider's client. */
     register(o) { origin = o.replace(/\/$/, ""); build(); },
     /** Signs with the EC key from now on (the RSA key stays published). */

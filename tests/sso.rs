@@ -418,3 +418,67 @@ fn logins_for_new_accounts_are_made_safe() {
         assert_eq!(sso::login_hint(&c(claims)), login);
     }
 }
+
+#[test]
+fn googles_issuer_without_its_scheme_is_the_same_issuer_and_no_other_is() {
+    let google = "https://accounts.google.com";
+    let doc = json!({
+        "issuer": google, "authorization_endpoint": format!("{google}/o/oauth2/v2/auth"),
+        "token_endpoint": "https://oauth2.googleapis.com/token",
+        "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
+    });
+    let d = Discovery::parse(&serde_json::to_vec(&doc).unwrap(), google).unwrap();
+    let sign = |issuer: &str, token_iss: &str| {
+        let h = Harness::new();
+        let s = SignInSettings::from_vars(|k| match k {
+            "OIDC_ISSUER" => Some(issuer.to_string()),
+            "OIDC_CLIENT_ID" => Some("registry".into()),
+            _ => None,
+        })
+        .unwrap()
+        .oidc
+        .unwrap();
+        let p = Provider::new("g1");
+        let begun = block_on(sso::begin(&h.app, &s, &d, "https://reg.test", None, h.now)).unwrap();
+        let u = url::Url::parse(&begun.url).unwrap();
+        let nonce = u
+            .query_pairs()
+            .find(|(k, _)| k == "nonce")
+            .unwrap()
+            .1
+            .to_string();
+        let attempt = block_on(sso::take_attempt(&h.app, &begun.state, h.now)).unwrap();
+        let mut c = claims("alice", &nonce);
+        c["iss"] = json!(token_iss);
+        let r = block_on(sso::complete(
+            &h.app,
+            &s,
+            &p.id_token(&c),
+            &p.jwks(),
+            &attempt,
+            h.now,
+        ));
+        let issuers: Vec<String> = h
+            .app
+            .store
+            .sqlite()
+            .with_conn(|c| {
+                let mut st = c.prepare("SELECT issuer FROM identities")?;
+                st.query_map([], |r| r.get(0))?.collect()
+            })
+            .unwrap();
+        (r.map(|_| ()), issuers)
+    };
+    let (r, issuers) = sign(google, "accounts.google.com");
+    assert!(r.is_ok());
+    assert_eq!(issuers, vec![google.to_string()], "one issuer, one account");
+    let (r, _) = sign(google, google);
+    assert!(r.is_ok());
+    // Only Google's: another issuer's bare host is not its issuer.
+    let (r, issuers) = sign("https://idp.example.com", "idp.example.com");
+    assert_eq!(
+        refusal(r.map(|_| unreachable!())),
+        Refusal::Token(JwtError::Issuer("idp.example.com".into()))
+    );
+    assert!(issuers.is_empty());
+}

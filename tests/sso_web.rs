@@ -520,3 +520,98 @@ fn sign_out_ends_the_session_and_offers_the_providers_sign_out() {
     );
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
 }
+
+/// The discovery document with a userinfo endpoint, and its answer.
+fn serve_userinfo(h: &Harness, info: &[u8]) {
+    let http = &h.app.store.http;
+    http.reply(
+        &format!("{ISS}/.well-known/openid-configuration"),
+        200,
+        serde_json::to_vec(&json!({
+            "issuer": ISS, "authorization_endpoint": format!("{ISS}/auth"),
+            "token_endpoint": format!("{ISS}/token"), "jwks_uri": format!("{ISS}/jwks"),
+            "userinfo_endpoint": format!("{ISS}/me"),
+        }))
+        .unwrap(),
+    );
+    http.reply(&format!("{ISS}/me"), 200, info.to_vec());
+}
+
+#[test]
+fn claims_a_thin_id_token_leaves_out_come_from_userinfo() {
+    let h = harness(&[
+        ("OIDC_REQUIRED_GROUP", "engineering"),
+        ("OIDC_ADMIN_GROUP", "registry-admins"),
+        ("OIDC_ALLOWED_DOMAINS", "acme.com"),
+    ]);
+    let p = Provider::new("k1");
+    serve_keys(&h, &[&p]);
+    // Only the subject and the protocol's claims in the ID token.
+    let thin = |nonce: &str| {
+        json!({"iss": ISS, "aud": "registry", "sub": "s-1", "nonce": nonce,
+            "exp": NOW + 300, "iat": NOW, "email": "old@elsewhere.org"})
+    };
+    serve_userinfo(
+        &h,
+        &serde_json::to_vec(&json!({"sub": "s-1", "preferred_username": "dana",
+            "email": "dana@acme.com", "email_verified": true,
+            "groups": ["engineering", "registry-admins"]}))
+        .unwrap(),
+    );
+    let (q, c) = start(&h, "");
+    serve_token(&h, &p.id_token(&thin(param(&q, "nonce"))));
+    let r = callback(&h, param(&q, "state"), Some(&c));
+    assert_eq!(r.header("location").as_deref(), Some("/tokens"));
+    let asked = h
+        .app
+        .store
+        .http
+        .requests()
+        .into_iter()
+        .find(|r| r.url == format!("{ISS}/me"))
+        .expect("userinfo was asked");
+    assert_eq!(asked.authorization.as_deref(), Some("Bearer at"));
+    let (login, admin, email): (String, bool, String) = h
+        .app
+        .store
+        .sqlite()
+        .with_conn(|c| {
+            c.query_row(
+                "SELECT u.login, u.is_admin, i.email FROM users u JOIN identities i ON i.user_id = u.id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        (login.as_str(), admin, email.as_str()),
+        ("dana", true, "dana@acme.com"),
+        "the email and whether it is verified come from one source"
+    );
+
+    // An answer about someone else signs nobody in.
+    serve_userinfo(
+        &h,
+        &serde_json::to_vec(&json!({"sub": "someone-else", "groups": ["engineering"]})).unwrap(),
+    );
+    let before = sessions(&h);
+    let (q, c) = start(&h, "");
+    serve_token(&h, &p.id_token(&thin(param(&q, "nonce"))));
+    let r = callback(&h, param(&q, "state"), Some(&c));
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/login?sso_error=token")
+    );
+    assert_eq!(sessions(&h), before);
+
+    // A signed userinfo JWT (not JSON) adds nothing: the thin token alone
+    // has no verified address at acme.com, so the person is refused.
+    serve_userinfo(&h, b"eyJhbGciOiJSUzI1NiJ9.e30.sig");
+    let (q, c) = start(&h, "");
+    serve_token(&h, &p.id_token(&thin(param(&q, "nonce"))));
+    let r = callback(&h, param(&q, "state"), Some(&c));
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/login?sso_error=domain")
+    );
+}

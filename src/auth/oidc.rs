@@ -214,6 +214,8 @@ pub struct Discovery {
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
     #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
@@ -279,6 +281,9 @@ impl Discovery {
         }
         if let Some(e) = &d.end_session_endpoint {
             checked_url("end_session_endpoint", e, true).map_err(DiscoveryError::Endpoint)?;
+        }
+        if let Some(e) = &d.userinfo_endpoint {
+            checked_url("userinfo_endpoint", e, true).map_err(DiscoveryError::Endpoint)?;
         }
         if d.code_challenge_methods_supported
             .as_ref()

@@ -320,3 +320,149 @@ fn the_end_session_url_names_the_client_and_the_way_back() {
     v.as_object_mut().unwrap().remove("end_session_endpoint");
     assert_eq!(end_session_url(&parse(&v, iss).unwrap(), &s, &back), None);
 }
+
+/// What the registry reads of named providers' discovery documents, in
+/// the shapes they publish (issuer form, PKCE methods, algorithms,
+/// end-session and userinfo endpoints): each is accepted, found at the
+/// right discovery URL, and gives an authorization request with S256.
+#[test]
+fn named_providers_discovery_documents_are_accepted() {
+    use serde_json::{Value, json};
+    struct P {
+        name: &'static str,
+        issuer: &'static str,
+        discovery: &'static str,
+        doc: Value,
+        end_session: bool,
+    }
+    let ps = [
+        P {
+            name: "Okta (custom authorization server)",
+            issuer: "https://acme.okta.com/oauth2/default",
+            discovery: "https://acme.okta.com/oauth2/default/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://acme.okta.com/oauth2/default/v1/authorize",
+                "token_endpoint": "https://acme.okta.com/oauth2/default/v1/token",
+                "jwks_uri": "https://acme.okta.com/oauth2/default/v1/keys",
+                "userinfo_endpoint": "https://acme.okta.com/oauth2/default/v1/userinfo",
+                "end_session_endpoint": "https://acme.okta.com/oauth2/default/v1/logout",
+                "code_challenge_methods_supported": ["S256"],
+                "id_token_signing_alg_values_supported": ["RS256"]}),
+            end_session: true,
+        },
+        P {
+            name: "Microsoft Entra ID (v2.0, one tenant)",
+            issuer: "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+            discovery: "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/authorize",
+                "token_endpoint": "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/token",
+                "jwks_uri": "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/discovery/v2.0/keys",
+                "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                "end_session_endpoint": "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/logout",
+                "id_token_signing_alg_values_supported": ["RS256"]}),
+            end_session: true,
+        },
+        P {
+            name: "Google",
+            issuer: "https://accounts.google.com",
+            discovery: "https://accounts.google.com/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://accounts.google.com/o/oauth2/v2/auth",
+                "token_endpoint": "https://oauth2.googleapis.com/token",
+                "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
+                "userinfo_endpoint": "https://openidconnect.googleapis.com/v1/userinfo",
+                "code_challenge_methods_supported": ["plain", "S256"],
+                "id_token_signing_alg_values_supported": ["RS256"]}),
+            end_session: false,
+        },
+        P {
+            name: "Keycloak",
+            issuer: "https://sso.acme.test/realms/acme",
+            discovery: "https://sso.acme.test/realms/acme/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://sso.acme.test/realms/acme/protocol/openid-connect/auth",
+                "token_endpoint": "https://sso.acme.test/realms/acme/protocol/openid-connect/token",
+                "jwks_uri": "https://sso.acme.test/realms/acme/protocol/openid-connect/certs",
+                "userinfo_endpoint": "https://sso.acme.test/realms/acme/protocol/openid-connect/userinfo",
+                "end_session_endpoint": "https://sso.acme.test/realms/acme/protocol/openid-connect/logout",
+                "code_challenge_methods_supported": ["plain", "S256"],
+                "id_token_signing_alg_values_supported": ["PS384", "ES384", "RS384", "HS256", "RS256", "ES256", "PS256"]}),
+            end_session: true,
+        },
+        P {
+            name: "GitLab",
+            issuer: "https://gitlab.com",
+            discovery: "https://gitlab.com/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://gitlab.com/oauth/authorize",
+                "token_endpoint": "https://gitlab.com/oauth/token",
+                "jwks_uri": "https://gitlab.com/oauth/discovery/keys",
+                "userinfo_endpoint": "https://gitlab.com/oauth/userinfo",
+                "code_challenge_methods_supported": ["plain", "S256"],
+                "id_token_signing_alg_values_supported": ["RS256"]}),
+            end_session: false,
+        },
+        P {
+            name: "authentik (issuer with a trailing slash)",
+            issuer: "https://auth.acme.test/application/o/registry/",
+            discovery: "https://auth.acme.test/application/o/registry/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://auth.acme.test/application/o/authorize/",
+                "token_endpoint": "https://auth.acme.test/application/o/token/",
+                "jwks_uri": "https://auth.acme.test/application/o/registry/jwks/",
+                "userinfo_endpoint": "https://auth.acme.test/application/o/userinfo/",
+                "end_session_endpoint": "https://auth.acme.test/application/o/registry/end-session/",
+                "code_challenge_methods_supported": ["plain", "S256"],
+                "id_token_signing_alg_values_supported": ["RS256"]}),
+            end_session: true,
+        },
+        P {
+            name: "Auth0 (issuer with a trailing slash)",
+            issuer: "https://acme.eu.auth0.com/",
+            discovery: "https://acme.eu.auth0.com/.well-known/openid-configuration",
+            doc: json!({"authorization_endpoint": "https://acme.eu.auth0.com/authorize",
+                "token_endpoint": "https://acme.eu.auth0.com/oauth/token",
+                "jwks_uri": "https://acme.eu.auth0.com/.well-known/jwks.json",
+                "userinfo_endpoint": "https://acme.eu.auth0.com/userinfo",
+                "code_challenge_methods_supported": ["S256", "plain"],
+                "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"]}),
+            end_session: false,
+        },
+    ];
+    for p in ps {
+        let s = settings(&[("OIDC_ISSUER", p.issuer), ("OIDC_CLIENT_ID", "registry")])
+            .unwrap_or_else(|e| panic!("{}: {e}", p.name))
+            .oidc
+            .unwrap();
+        assert_eq!(discovery_url(&s.issuer), p.discovery, "{}", p.name);
+        let mut doc = p.doc.clone();
+        doc["issuer"] = json!(p.issuer);
+        let d = parse(&doc, p.issuer).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        assert_eq!(
+            d.end_session_endpoint.is_some(),
+            p.end_session,
+            "{}",
+            p.name
+        );
+        assert!(d.userinfo_endpoint.is_some(), "{}", p.name);
+        let a = Attempt {
+            state: "st".into(),
+            nonce: "no".into(),
+            verifier: "v".repeat(43),
+        };
+        let u = authorize_url(&d, &s, "https://reg.example.com/auth/oidc/callback", &a).unwrap();
+        assert!(
+            u.starts_with(doc["authorization_endpoint"].as_str().unwrap()),
+            "{}",
+            p.name
+        );
+        assert!(u.ends_with("&code_challenge_method=S256"), "{}", p.name);
+        // The same provider configured without its trailing slash, or with
+        // one it does not have, is told apart (issuers compare exactly).
+        let other = match p.issuer.strip_suffix('/') {
+            Some(bare) => bare.to_string(),
+            None => format!("{}/", p.issuer),
+        };
+        assert_eq!(
+            parse(&doc, &other).unwrap_err(),
+            DiscoveryError::Issuer(p.issuer.into()),
+            "{}",
+            p.name
+        );
+    }
+}

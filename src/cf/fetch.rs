@@ -37,10 +37,14 @@ fn headers(pairs: &[(&str, &str)]) -> Result<Headers, String> {
 }
 
 impl fetch::Fetch for WorkerFetch {
-    async fn get(&self, url: &str) -> Result<HttpReply, String> {
+    async fn get(&self, url: &str, bearer: Option<&str>) -> Result<HttpReply, String> {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let mut pairs = vec![("accept", "application/json")];
+        if let Some(a) = &auth {
+            pairs.push(("authorization", a));
+        }
         let mut init = RequestInit::new();
-        init.with_method(Method::Get)
-            .with_headers(headers(&[("accept", "application/json")])?);
+        init.with_method(Method::Get).with_headers(headers(&pairs)?);
         send(url, &init).await
     }
     async fn post_form(

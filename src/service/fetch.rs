@@ -1,5 +1,6 @@
 //! Outbound HTTP, for what the registry asks of other services (an
-//! identity provider's discovery document, keys and token endpoint): a
+//! identity provider's discovery document, keys, token and userinfo
+//! endpoints): a
 //! small seam, `fetch` in the Worker and a scripted fake natively.
 
 /// The largest reply body read; a longer one is refused.
@@ -15,7 +16,8 @@ pub struct HttpReply {
 /// Makes outbound requests. Errors are for the operator's log.
 #[allow(async_fn_in_trait)]
 pub trait Fetch {
-    async fn get(&self, url: &str) -> Result<HttpReply, String>;
+    /// GETs JSON, with a bearer token when given.
+    async fn get(&self, url: &str, bearer: Option<&str>) -> Result<HttpReply, String>;
     /// POSTs `application/x-www-form-urlencoded`, with HTTP Basic
     /// credentials when given.
     async fn post_form(
@@ -50,7 +52,7 @@ pub fn basic_auth(id: &str, secret: &str) -> String {
 pub struct NoFetch;
 
 impl Fetch for NoFetch {
-    async fn get(&self, url: &str) -> Result<HttpReply, String> {
+    async fn get(&self, url: &str, _bearer: Option<&str>) -> Result<HttpReply, String> {
         Err(format!("no outbound requests from here ({url})"))
     }
     async fn post_form(

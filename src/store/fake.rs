@@ -199,12 +199,16 @@ impl FakeFetch {
 }
 
 impl crate::service::fetch::Fetch for FakeFetch {
-    async fn get(&self, url: &str) -> Result<crate::service::fetch::HttpReply, String> {
+    async fn get(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<crate::service::fetch::HttpReply, String> {
         self.answer(FakeRequest {
             method: "GET",
             url: url.to_string(),
             body: String::new(),
-            authorization: None,
+            authorization: bearer.map(|t| format!("Bearer {t}")),
         })
     }
     async fn post_form(

@@ -70,7 +70,7 @@ pub fn safe_return(next: &str) -> Option<String> {
 pub fn reason(r: &Refusal) -> &'static str {
     match r {
         Refusal::Attempt => "attempt",
-        Refusal::Token(_) => "token",
+        Refusal::Token(_) | Refusal::Userinfo => "token",
         Refusal::Domain => "domain",
         Refusal::Group => "group",
         Refusal::Disabled => "disabled",

@@ -86,6 +86,8 @@ test("sign in through the provider's pages, land on Tokens, publish with cargo",
   const me = await session(page);
   assert.equal(me.login, "dana");
   assert.equal(me.is_admin, true, "dana is in the provider's admin group");
+  // Her email and groups were not in the (thin) ID token: userinfo said.
+  assert.ok(idp.userinfoCalls() >= 1, "the userinfo endpoint was read");
   assert.equal(await page.textContent("#menu-button span"), "dana");
 
   const token = await createToken(page, "dana-laptop");

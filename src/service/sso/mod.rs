@@ -32,6 +32,10 @@ pub const ATTEMPT_SECS: i64 = 600;
 /// Expired attempts removed per cron run at most.
 pub const PRUNE_BATCH: u32 = 1000;
 
+/// Google's issuer, and the form without the scheme its tokens may use.
+pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+pub const GOOGLE_LEGACY_ISSUER: &str = "accounts.google.com";
+
 /// Clock difference allowed with the provider, in seconds.
 pub const SKEW: i64 = 120;
 
@@ -51,6 +55,8 @@ pub enum Refusal {
     /// Cloudflare Access mode, and the request carries no assertion (it
     /// did not come through Access).
     NoAssertion,
+    /// The provider's userinfo answer is about another subject.
+    Userinfo,
 }
 
 impl std::fmt::Display for Refusal {
@@ -60,7 +66,7 @@ impl std::fmt::Display for Refusal {
                 f,
                 "this sign-in is unknown, already used or expired; start again from the sign-in page"
             ),
-            Refusal::Token(_) => write!(
+            Refusal::Token(_) | Refusal::Userinfo => write!(
                 f,
                 "the identity provider's answer could not be verified; start again, and tell an administrator if it keeps happening"
             ),
@@ -89,6 +95,9 @@ impl Refusal {
     pub fn log(&self) -> String {
         match self {
             Refusal::Token(e) => format!("single sign-on refused: {e}"),
+            Refusal::Userinfo => {
+                "single sign-on refused: the provider's userinfo answer is about another subject than its ID token".into()
+            }
             other => format!("single sign-on refused: {other}"),
         }
     }
@@ -265,8 +274,42 @@ pub async fn complete<S: Stores>(
     attempt: &SsoAttempt,
     now: i64,
 ) -> Result<NewSession, SsoError> {
+    let v = verify_id_token(app, s, id_token, keys, attempt, now).await?;
+    sign_in(app, s, &v, now).await
+}
+
+/// Signs in the person a verified ID token (with any userinfo claims
+/// merged in) names, under the provider's rules.
+pub async fn sign_in<S: Stores>(
+    app: &App<S>,
+    s: &OidcSettings,
+    v: &Verified,
+    now: i64,
+) -> Result<NewSession, SsoError> {
+    let user = account(app, Some(s), v, now).await?;
+    open_session(app, &user, now, None).await
+}
+
+/// Validates the provider's ID token completely against the attempt.
+pub async fn verify_id_token<S: Stores>(
+    app: &App<S>,
+    s: &OidcSettings,
+    id_token: &str,
+    keys: &Jwks,
+    attempt: &SsoAttempt,
+    now: i64,
+) -> Result<Verified, SsoError> {
     let refused = |r| SsoError::Refused(r);
-    let token = jwt::decode(id_token).map_err(|e| refused(Refusal::Token(e)))?;
+    let mut token = jwt::decode(id_token).map_err(|e| refused(Refusal::Token(e)))?;
+    // Google documents that its ID tokens may name their issuer without
+    // the scheme; it is the same issuer (and the same accounts).
+    if s.issuer == GOOGLE_ISSUER
+        && token.claims.get("iss").and_then(Value::as_str) == Some(GOOGLE_LEGACY_ISSUER)
+    {
+        token
+            .claims
+            .insert("iss".into(), Value::String(GOOGLE_ISSUER.into()));
+    }
     let expect = Expect {
         issuer: &s.issuer,
         audience: &s.client_id,
@@ -274,11 +317,45 @@ pub async fn complete<S: Stores>(
         now,
         skew: SKEW,
     };
-    let v = jwt::verify(app.store.jws(), &token, keys, &expect)
+    jwt::verify(app.store.jws(), &token, keys, &expect)
         .await
-        .map_err(|e| refused(Refusal::Token(e)))?;
-    let user = account(app, Some(s), &v, now).await?;
-    open_session(app, &user, now, None).await
+        .map_err(|e| refused(Refusal::Token(e)))
+}
+
+/// The claims the registry reads that a provider may keep out of the ID
+/// token and answer at its userinfo endpoint (Okta's and oidc-provider's
+/// "thin" ID tokens, GitLab's `groups`). The email and whether it is
+/// verified are taken together, from one source.
+const PROFILE_CLAIMS: &[&str] = &["preferred_username", "nickname", "name"];
+
+/// Adds the userinfo answer's claims that the ID token lacks. The answer
+/// must be about the same subject (OpenID Connect Core 5.3.2); one that
+/// is not a JSON object (a signed userinfo JWT) adds nothing.
+pub fn merge_userinfo(v: &mut Verified, groups_claim: &str, body: &[u8]) -> Result<(), Refusal> {
+    let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(body) else {
+        return Ok(());
+    };
+    if info.get("sub").and_then(Value::as_str) != Some(v.subject.as_str()) {
+        return Err(Refusal::Userinfo);
+    }
+    let claims = &mut v.claims;
+    let has_pair = claims.contains_key("email") && claims.contains_key("email_verified");
+    if !has_pair && info.contains_key("email") {
+        claims.remove("email_verified");
+        for k in ["email", "email_verified"] {
+            if let Some(val) = info.get(k) {
+                claims.insert(k.into(), val.clone());
+            }
+        }
+    }
+    for k in PROFILE_CLAIMS.iter().copied().chain([groups_claim]) {
+        if !claims.contains_key(k)
+            && let Some(val) = info.get(k)
+        {
+            claims.insert(k.into(), val.clone());
+        }
+    }
+    Ok(())
 }
 
 /// The account of a verified identity: found by issuer and subject, or

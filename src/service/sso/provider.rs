@@ -2,14 +2,15 @@
 //! kept in the isolate (the key set fetched again when a token names an
 //! unknown `kid`, so a key rotation needs no restart, but at most every 30
 //! seconds, so forged `kid`s cannot make the Worker hammer the provider),
-//! and the token endpoint, which turns the callback's code into an ID
-//! token with the attempt's PKCE verifier.
+//! the token endpoint, which turns the callback's code into an ID token
+//! with the attempt's PKCE verifier, and the userinfo endpoint, whose
+//! claims fill in what the ID token left out.
 
 use std::cell::RefCell;
 
 use serde::Deserialize;
 
-use super::{Refusal, SsoError, complete, take_attempt};
+use super::{Refusal, SsoError, merge_userinfo, sign_in, take_attempt, verify_id_token};
 use crate::auth::jwt::{Jwks, JwtError};
 use crate::auth::oidc::{Discovery, OidcSettings, discovery_url, redirect_uri};
 use crate::error::AppError;
@@ -40,11 +41,16 @@ fn unavailable(what: &str, why: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("identity provider: {what}: {why}"))
 }
 
-async fn get_json<S: Stores>(app: &App<S>, url: &str, what: &str) -> Result<Vec<u8>, AppError> {
+async fn get_json<S: Stores>(
+    app: &App<S>,
+    url: &str,
+    bearer: Option<&str>,
+    what: &str,
+) -> Result<Vec<u8>, AppError> {
     let r = app
         .store
         .fetch()
-        .get(url)
+        .get(url, bearer)
         .await
         .map_err(|e| unavailable(what, e))?;
     if r.status != 200 {
@@ -65,7 +71,7 @@ pub async fn discovery<S: Stores>(
     {
         return Ok(d.clone());
     }
-    let body = get_json(app, &discovery_url(&s.issuer), "discovery").await?;
+    let body = get_json(app, &discovery_url(&s.issuer), None, "discovery").await?;
     let d = Discovery::parse(&body, &s.issuer).map_err(|e| unavailable("discovery", e))?;
     *cache.discovery.borrow_mut() = Some((d.clone(), now));
     Ok(d)
@@ -96,7 +102,7 @@ pub(super) async fn key_set<S: Stores>(
             return Ok((k.clone(), false));
         }
     }
-    let body = get_json(app, url, "key set").await?;
+    let body = get_json(app, url, None, "key set").await?;
     let k = Jwks::parse(&body).map_err(|e| unavailable("key set", e))?;
     *cache.borrow_mut() = Some((k.clone(), now));
     Ok((k, true))
@@ -105,6 +111,15 @@ pub(super) async fn key_set<S: Stores>(
 #[derive(Deserialize)]
 struct TokenReply {
     id_token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+}
+
+/// What the token endpoint gave: the ID token, and the access token for
+/// the userinfo endpoint.
+pub struct Tokens {
+    pub id_token: String,
+    pub access_token: Option<String>,
 }
 
 /// Exchanges the code for the ID token (confidential clients send their
@@ -116,7 +131,7 @@ pub async fn exchange<S: Stores>(
     code: &str,
     verifier: &str,
     redirect: &str,
-) -> Result<String, SsoError> {
+) -> Result<Tokens, SsoError> {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -148,9 +163,13 @@ pub async fn exchange<S: Stores>(
     }
     let reply: TokenReply = serde_json::from_slice(&r.body)
         .map_err(|e| unavailable("token endpoint", format!("not a token reply: {e}")))?;
-    reply
+    let id_token = reply
         .id_token
-        .ok_or_else(|| SsoError::App(unavailable("token endpoint", "the reply has no id_token")))
+        .ok_or_else(|| SsoError::App(unavailable("token endpoint", "the reply has no id_token")))?;
+    Ok(Tokens {
+        id_token,
+        access_token: reply.access_token,
+    })
 }
 
 /// The whole callback: the attempt its state names (once), the code
@@ -172,14 +191,20 @@ pub async fn finish<S: Stores>(
     }
     let attempt = take_attempt(app, state, now).await?;
     let d = discovery(app, s, now).await?;
-    let id_token = exchange(app, s, &d, code, &attempt.verifier, &redirect_uri(origin)).await?;
+    let tokens = exchange(app, s, &d, code, &attempt.verifier, &redirect_uri(origin)).await?;
+    let id_token = &tokens.id_token;
     let (k, fetched) = keys(app, &d, now, false).await?;
-    let session = match complete(app, s, &id_token, &k, &attempt, now).await {
+    let mut verified = match verify_id_token(app, s, id_token, &k, &attempt, now).await {
         Err(SsoError::Refused(Refusal::Token(JwtError::UnknownKey(_)))) if !fetched => {
             let (k, _) = keys(app, &d, now, true).await?;
-            complete(app, s, &id_token, &k, &attempt, now).await?
+            verify_id_token(app, s, id_token, &k, &attempt, now).await?
         }
         other => other?,
     };
+    if let (Some(url), Some(at)) = (&d.userinfo_endpoint, &tokens.access_token) {
+        let body = get_json(app, url, Some(at), "userinfo").await?;
+        merge_userinfo(&mut verified, &s.groups_claim, &body).map_err(SsoError::Refused)?;
+    }
+    let session = sign_in(app, s, &verified, now).await?;
     Ok((session, attempt.return_to))
 }
