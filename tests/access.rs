@@ -143,6 +143,11 @@ fn a_valid_assertion_signs_the_person_in_without_a_second_sign_in() {
     assert!(session_cookie(&r).is_some());
     assert_eq!(count(&h, "users"), 1);
     assert_eq!(count(&h, "sessions"), 2);
+    // A return path that resolves to another origin lands on Tokens.
+    for next in ["/.//evil.example", "/%2e//evil.example", "//evil.example"] {
+        let r = get(&h, &format!("/auth/access?next={next}"), &through);
+        assert_eq!(r.header("location").as_deref(), Some("/tokens"), "{next}");
+    }
     // An hour later the assertion, and so the session, has ended.
     let mut h = h;
     h.now += 3601;

@@ -482,3 +482,88 @@ fn googles_issuer_without_its_scheme_is_the_same_issuer_and_no_other_is() {
     );
     assert!(issuers.is_empty());
 }
+
+#[test]
+fn at_google_only_the_hosted_domain_claim_admits_a_domain() {
+    let google = "https://accounts.google.com";
+    let s = SignInSettings::from_vars(|k| match k {
+        "OIDC_ISSUER" => Some(google.into()),
+        "OIDC_CLIENT_ID" => Some("registry".into()),
+        "OIDC_ALLOWED_DOMAINS" => Some("acme.com".into()),
+        _ => None,
+    })
+    .unwrap()
+    .oidc
+    .unwrap();
+    let c = |hd: Option<&str>| {
+        let mut c = claims("alice", "n");
+        c["iss"] = json!(google);
+        if let Some(hd) = hd {
+            c["hd"] = json!(hd);
+        }
+        c.as_object().unwrap().clone()
+    };
+    // A personal Google account made on a company address: verified
+    // email, no `hd`.
+    assert_eq!(sso::admitted(&s, &c(None)), Err(Refusal::Domain));
+    assert_eq!(
+        sso::admitted(&s, &c(Some("evil.com"))),
+        Err(Refusal::Domain)
+    );
+    assert_eq!(sso::admitted(&s, &c(Some("ACME.com"))), Ok(()));
+    // Elsewhere `hd` means nothing and is not required.
+    let other = settings(&[("OIDC_ALLOWED_DOMAINS", "acme.com")]);
+    let mut plain = claims("alice", "n");
+    plain.as_object_mut().unwrap().remove("hd");
+    assert_eq!(sso::admitted(&other, plain.as_object().unwrap()), Ok(()));
+}
+
+#[test]
+fn an_administrators_disable_outlasts_a_suspension_by_the_provider() {
+    let h = Harness::new();
+    let p = Provider::new("k1");
+    let s = settings(&[("OIDC_REQUIRED_GROUP", "engineering")]);
+    let a = sign_in(&h, &p, &s, &|_| {}).unwrap();
+    // Out of the group: suspended by the provider's rule.
+    assert_eq!(
+        refusal(sign_in(&h, &p, &s, &|c| c["groups"] = json!([]))),
+        Refusal::Group
+    );
+    // An administrator disables the account too; back in the group, the
+    // person stays out.
+    block_on(h.app.store.db.set_disabled(a.user.id, true)).unwrap();
+    assert_eq!(refusal(sign_in(&h, &p, &s, &|_| {})), Refusal::Disabled);
+    let u = block_on(h.app.store.db.user_by_id(a.user.id))
+        .unwrap()
+        .unwrap();
+    assert!(u.disabled);
+}
+
+#[test]
+fn a_subject_longer_than_a_restore_accepts_signs_nobody_in() {
+    let h = Harness::new();
+    let p = Provider::new("k1");
+    let s = settings(&[]);
+    let r = sign_in(&h, &p, &s, &|c| c["sub"] = json!("s".repeat(256)));
+    assert_eq!(
+        refusal(r),
+        Refusal::Token(JwtError::Malformed("its subject is longer than 255 bytes"))
+    );
+    assert_eq!(count(&h, "users"), 0);
+    // An over-long email is not kept, and the person still signs in.
+    let long = format!("{}@acme.com", "a".repeat(320));
+    let ok = sign_in(&h, &p, &s, &|c| c["email"] = json!(long)).unwrap();
+    let email: Option<String> = h
+        .app
+        .store
+        .sqlite()
+        .with_conn(|c| {
+            c.query_row(
+                "SELECT email FROM identities WHERE user_id = ?1",
+                [ok.user.id],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    assert_eq!(email, None);
+}

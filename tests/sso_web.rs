@@ -290,6 +290,11 @@ fn only_paths_on_this_registry_are_returned_to() {
         ("javascript:alert(1)", None),
         ("/x\ny", None),
         ("", None),
+        // Dot segments that leave `//host` behind once resolved.
+        ("/.//evil.example", None),
+        ("/%2e//evil.example", None),
+        ("/a/..//evil.example", None),
+        ("/./\\evil.example", None),
     ] {
         assert_eq!(safe_return(next).as_deref(), to, "{next:?}");
     }

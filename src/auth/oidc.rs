@@ -127,6 +127,13 @@ fn list(v: Option<String>) -> Vec<String> {
         .collect()
 }
 
+/// Whether passwords are on for a `PASSWORD_SIGN_IN` value when the
+/// settings as a whole were refused: only unset or `on` leaves them on; a
+/// value that cannot be read turns them off, the stricter.
+pub fn passwords_when_refused(v: Option<&str>) -> bool {
+    matches!(v.map(str::trim), None | Some("") | Some("on"))
+}
+
 impl SignInSettings {
     /// Reads the settings through `var` (a `[vars]` value or secret by
     /// name; empty counts as unset).

@@ -466,3 +466,22 @@ fn named_providers_discovery_documents_are_accepted() {
         );
     }
 }
+
+#[test]
+fn a_password_setting_that_cannot_be_read_turns_passwords_off() {
+    for (v, on) in [
+        (None, true),
+        (Some(""), true),
+        (Some("on"), true),
+        (Some("off"), false),
+        (Some("OFF"), false),
+        (Some("false"), false),
+        (Some("0"), false),
+        (Some("yes"), false),
+    ] {
+        assert_eq!(passwords_when_refused(v), on, "{v:?}");
+        if v.is_some_and(|v| !v.is_empty() && v != "on" && v != "off") {
+            assert!(settings(&[("PASSWORD_SIGN_IN", v.unwrap_or_default())]).is_err());
+        }
+    }
+}

@@ -127,7 +127,8 @@ fn config(env: &Env) -> Config {
 }
 
 /// The sign-in settings; refused ones are logged and leave single sign-on
-/// off (passwords as `PASSWORD_SIGN_IN` says, when that one is valid).
+/// off, and passwords on only when `PASSWORD_SIGN_IN` is unset or `on`
+/// (a value that cannot be read turns them off, the stricter).
 fn sign_in(env: &Env) -> crate::auth::oidc::SignInSettings {
     let var = |name: &str| {
         let secret = (name == "OIDC_CLIENT_SECRET")
@@ -140,9 +141,8 @@ fn sign_in(env: &Env) -> crate::auth::oidc::SignInSettings {
         Err(e) => {
             worker::console_error!("single sign-on is off: {e}");
             crate::auth::oidc::SignInSettings {
-                passwords: !matches!(
-                    var("PASSWORD_SIGN_IN").as_deref().map(str::trim),
-                    Some("off")
+                passwords: crate::auth::oidc::passwords_when_refused(
+                    var("PASSWORD_SIGN_IN").as_deref(),
                 ),
                 ..Default::default()
             }

@@ -379,7 +379,11 @@ async fn target<S: Stores>(app: &App<S>, id: i64) -> Result<User, AppError> {
         .ok_or_else(|| AppError::NotFound("no such user".into()))
 }
 
-async fn would_leave_no_admin<S: Stores>(app: &App<S>, losing: &User) -> Result<bool, AppError> {
+/// Whether `losing` is the last enabled administrator.
+pub(crate) async fn would_leave_no_admin<S: Stores>(
+    app: &App<S>,
+    losing: &User,
+) -> Result<bool, AppError> {
     let others = app
         .store
         .db()

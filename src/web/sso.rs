@@ -59,6 +59,11 @@ pub fn safe_return(next: &str) -> Option<String> {
         return None;
     }
     let mut out = u.path().to_string();
+    // Dot segments can leave `//host` behind (`/.//evil.example`), which a
+    // browser reads as another origin.
+    if out.starts_with("//") || out.starts_with("/\\") {
+        return None;
+    }
     if let Some(q) = u.query() {
         out.push('?');
         out.push_str(q);

@@ -36,6 +36,10 @@ pub const PRUNE_BATCH: u32 = 1000;
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 pub const GOOGLE_LEGACY_ISSUER: &str = "accounts.google.com";
 
+/// The longest subject and email kept (as a restore checks them).
+pub const MAX_SUBJECT: usize = 255;
+pub const MAX_EMAIL: usize = 320;
+
 /// Clock difference allowed with the provider, in seconds.
 pub const SKEW: i64 = 120;
 
@@ -209,7 +213,15 @@ pub fn admitted(s: &OidcSettings, claims: &Map<String, Value>) -> Result<(), Ref
         let domain_ok = verified_email(claims)
             .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_string()))
             .is_some_and(|d| s.allowed_domains.contains(&d));
-        if !domain_ok {
+        // At Google anyone may make an account on an address of any
+        // domain; only `hd` says the account is the domain's own
+        // (Workspace).
+        let hosted_ok = s.issuer != GOOGLE_ISSUER
+            || claims
+                .get("hd")
+                .and_then(Value::as_str)
+                .is_some_and(|hd| s.allowed_domains.contains(&hd.to_ascii_lowercase()));
+        if !domain_ok || !hosted_ok {
             return Err(Refusal::Domain);
         }
     }
@@ -372,14 +384,32 @@ pub async fn account<S: Stores>(
     now: i64,
 ) -> Result<User, SsoError> {
     let refused = |r| SsoError::Refused(r);
+    if v.subject.len() > MAX_SUBJECT {
+        return Err(refused(Refusal::Token(JwtError::Malformed(
+            "its subject is longer than 255 bytes",
+        ))));
+    }
     let db = app.store.db();
     let email = v
         .claims
         .get("email")
         .and_then(Value::as_str)
+        .filter(|e| e.len() <= MAX_EMAIL)
         .map(str::to_string);
     let existing = db.identity_user(&v.issuer, &v.subject).await?;
     if let Some(Err(r)) = rules.map(|s| admitted(s, &v.claims)) {
+        // The provider decides, even for the last administrator (who may
+        // have left the company); `scripts/admin user add --admin` names
+        // a new one.
+        if let Some(found) = &existing
+            && found.user.is_admin
+            && super::accounts::would_leave_no_admin(app, &found.user).await?
+        {
+            crate::error::log(&format!(
+                "single sign-on: `{}` no longer qualifies and was the last administrator; the registry has none now (scripts/admin user add <login> --admin)",
+                found.user.login
+            ));
+        }
         if let Some(found) = existing
             && (!found.user.disabled || found.suspended)
         {
@@ -423,6 +453,12 @@ pub async fn account<S: Stores>(
         && let Some(admins) = &s.admin_group
     {
         let admin = groups(&v.claims, &s.groups_claim).contains(admins);
+        if !admin && user.is_admin && super::accounts::would_leave_no_admin(app, &user).await? {
+            crate::error::log(&format!(
+                "single sign-on: `{}` left OIDC_ADMIN_GROUP and was the last administrator; the registry has none now (scripts/admin user add <login> --admin)",
+                user.login
+            ));
+        }
         if admin != user.is_admin {
             db.set_admin(user.id, admin).await?;
             user.is_admin = admin;

@@ -142,6 +142,10 @@ statements! {
     /// The new user, or no row when the login is taken.
     CREATE_USER = concat!("INSERT INTO users (login, is_admin, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(login) DO NOTHING RETURNING ", user_cols!());
     SET_DISABLED = "UPDATE users SET disabled = ?2 WHERE id = ?1";
+    /// Whoever disables or enables an account decides: single sign-on no
+    /// longer re-enables it on its own (sign-in sets the flag again when
+    /// it is the one disabling).
+    CLEAR_SUSPENDED = "UPDATE identities SET suspended = 0 WHERE user_id = ?1";
     SET_ADMIN = "UPDATE users SET is_admin = ?2 WHERE id = ?1";
 
     // Tokens.

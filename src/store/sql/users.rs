@@ -24,7 +24,10 @@ impl<E: Executor> UserStore for SqlStore<E> {
         Ok(rows.into_iter().map(User::from).collect())
     }
     async fn set_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
-        let mut stmts = vec![Stmt::new(SET_DISABLED).bind(user_id).bind(disabled)];
+        let mut stmts = vec![
+            Stmt::new(SET_DISABLED).bind(user_id).bind(disabled),
+            Stmt::new(CLEAR_SUSPENDED).bind(user_id),
+        ];
         if disabled {
             stmts.push(Stmt::new(DELETE_USER_SESSIONS).bind(user_id));
         }
