@@ -192,6 +192,15 @@ fn a_state_is_used_once_and_only_before_it_expires() {
         1
     );
     assert_eq!(count(&h, "sso_attempts"), 0);
+    // A flood larger than one batch goes in one run, in batches.
+    for _ in 0..7 {
+        start(&h, &s);
+    }
+    assert_eq!(
+        block_on(sso::prune(&h.app, h.now + sso::ATTEMPT_SECS, 3)).unwrap(),
+        7
+    );
+    assert_eq!(count(&h, "sso_attempts"), 0);
 }
 
 #[test]

@@ -525,7 +525,20 @@ pub async fn link<S: Stores>(
     }
 }
 
-/// Removes expired attempts (the cron), at most `limit`.
+/// Batches of expired attempts one cron run removes at most.
+pub const PRUNE_ROUNDS: u32 = 20;
+
+/// Removes expired attempts (the cron): batches of `limit` until none is
+/// left or `PRUNE_ROUNDS` were removed, so a flood of started sign-ins
+/// cannot outgrow the cleanup. Gives how many.
 pub async fn prune<S: Stores>(app: &App<S>, now: i64, limit: u32) -> Result<u32, AppError> {
-    Ok(app.store.db().prune_sso_attempts(now, limit).await?)
+    let mut total = 0;
+    for _ in 0..PRUNE_ROUNDS {
+        let n = app.store.db().prune_sso_attempts(now, limit).await?;
+        total += n;
+        if n < limit {
+            break;
+        }
+    }
+    Ok(total)
 }
