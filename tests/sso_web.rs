@@ -395,6 +395,10 @@ fn with_passwords_off_no_password_signs_in() {
             "/web/api/set-password",
             json!({"secret": "x", "password": "a good password"}),
         ),
+        (
+            "/web/api/password",
+            json!({"current": "x", "password": "a good password"}),
+        ),
     ] {
         let r = block_on(h.send_async(
             "POST",

@@ -52,6 +52,8 @@ async function tokens() {
   });
   const pw = document.getElementById("change-password-form");
   const result = document.getElementById("change-password-result");
+  // No passwords on this registry: nothing to change.
+  if (state.config && state.config.passwords === false) pw.hidden = true;
   pw.addEventListener("submit", async (e) => {
     e.preventDefault();
     result.textContent = "";

@@ -303,7 +303,9 @@ pub async fn api<S: Stores>(
             no_store(&mut r);
             return Ok(r);
         }
-        (Method::POST, ["login"] | ["set-password"]) if !app.config.sign_in.passwords => {
+        (Method::POST, ["login"] | ["set-password"] | ["password"])
+            if !app.config.sign_in.passwords =>
+        {
             return Err(AppError::Forbidden(
                 "password sign-in is turned off on this registry (PASSWORD_SIGN_IN); sign in with single sign-on".into(),
             ));

@@ -89,6 +89,7 @@ test("sign in through the provider's pages, land on Tokens, publish with cargo",
   // Her email and groups were not in the (thin) ID token: userinfo said.
   assert.ok(idp.userinfoCalls() >= 1, "the userinfo endpoint was read");
   assert.equal(await page.textContent("#menu-button span"), "dana");
+  assert.equal(await page.isVisible("#change-password-form"), false, "passwords are off: nothing to change");
 
   const token = await createToken(page, "dana-laptop");
   const dir = reg.crate("sso-made", "0.1.0", 'description = "made by a single sign-on user"\nlicense = "MIT"\n');
