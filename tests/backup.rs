@@ -11,6 +11,7 @@ use common::*;
 use edge_registry::service::backup::{self, Plan};
 use edge_registry::service::index;
 use edge_registry::service::sso;
+use edge_registry::service::teams::{self, Actor};
 use edge_registry::store::UserStore as _;
 use edge_registry::store::sql::BACKUP_TABLES;
 use edge_registry::store::sql::backup::Database;
@@ -59,6 +60,43 @@ fn source() -> (Harness, String) {
         .unwrap()
         .unwrap();
     block_on(sso::link(&h.app, &bob, IDP, "bob-at-the-idp", NOW)).unwrap();
+    // A team with a maintainer and a member, owning `demo-app`, which is
+    // restricted and granted to bob (rows written directly: the routes
+    // that make them are not part of this test).
+    block_on(teams::create(&h.app, Actor::Operator, "core", NOW)).unwrap();
+    block_on(teams::add_member(
+        &h.app,
+        Actor::Operator,
+        "core",
+        "alice",
+        true,
+        NOW,
+    ))
+    .unwrap();
+    block_on(teams::add_member(
+        &h.app,
+        Actor::Operator,
+        "core",
+        "bob",
+        false,
+        NOW,
+    ))
+    .unwrap();
+    h.app
+        .store
+        .sqlite()
+        .with_conn(|c| {
+            c.execute_batch(
+                "INSERT INTO team_owners (crate_id, team_id, added_at, added_by) \
+                   SELECT c.id, t.id, 5, 1 FROM crates c, teams t WHERE c.name = 'demo-app'; \
+                 UPDATE crates SET visibility = 'restricted' WHERE name = 'demo-app'; \
+                 INSERT INTO crate_readers (crate_id, user_id, team_id, added_at, added_by) \
+                   SELECT id, 2, NULL, 6, 1 FROM crates WHERE name = 'demo-app'; \
+                 INSERT INTO crate_readers (crate_id, user_id, team_id, added_at, added_by) \
+                   SELECT c.id, NULL, t.id, 7, 1 FROM crates c, teams t WHERE c.name = 'demo-app';",
+            )
+        })
+        .unwrap();
     (h, alice)
 }
 
@@ -146,6 +184,12 @@ fn a_restored_registry_serves_what_the_backed_up_one_served() {
     assert_eq!(from.crates, into.crates);
     assert_eq!(from.versions, into.versions);
     assert_eq!(from.owners, into.owners);
+    assert_eq!((from.teams.len(), from.team_members.len()), (1, 2));
+    assert_eq!((from.team_owners.len(), from.crate_readers.len()), (1, 2));
+    assert_eq!(from.teams, into.teams);
+    assert_eq!(from.team_members, into.team_members);
+    assert_eq!(from.team_owners, into.team_owners);
+    assert_eq!(from.crate_readers, into.crate_readers);
     assert_eq!(from.dependencies, into.dependencies);
     // The audit log: the backup's rows in order, then the restore's own.
     let mut expected = audit(&h);
@@ -175,6 +219,13 @@ fn moved(database: &[u8]) -> Vec<u8> {
         ("crates", &["id"]),
         ("versions", &["id", "crate_id", "published_by"]),
         ("owners", &["crate_id", "user_id", "added_by"]),
+        ("teams", &["id", "created_by"]),
+        ("team_members", &["team_id", "user_id", "added_by"]),
+        ("team_owners", &["crate_id", "team_id", "added_by"]),
+        (
+            "crate_readers",
+            &["crate_id", "user_id", "team_id", "added_by"],
+        ),
         ("dependencies", &["version_id", "crate_id"]),
         ("audit", &["actor", "crate_id"]),
     ] {

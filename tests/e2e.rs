@@ -1988,3 +1988,75 @@ fn admin_names_an_oidc_user_in_advance_and_a_subject_links_once() {
         both(&out)
     );
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn admin_makes_teams_and_changes_their_members() {
+    let s = srv();
+    let run = |args: &[&str]| {
+        Command::new(root().join("scripts/admin"))
+            .args(args)
+            .env("STATE_DIR", &s.state)
+            .output()
+            .unwrap()
+    };
+    new_token("e2e-team-mia");
+    new_token("e2e-team-max");
+    let out = run(&["team", "add", "e2e-core"]);
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("created team `e2e-core` (id "),
+        "{}",
+        both(&out)
+    );
+    let out = run(&["team", "add", "E2E-core"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        both(&out).contains("error: team `E2E-core` already exists"),
+        "{}",
+        both(&out)
+    );
+    let out = run(&[
+        "team",
+        "member",
+        "add",
+        "e2e-core",
+        "e2e-team-mia",
+        "--maintainer",
+    ]);
+    assert!(out.status.success(), "{}", both(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "`e2e-team-mia` is a maintainer of team `e2e-core`\n"
+    );
+    let out = run(&["team", "member", "add", "e2e-core", "e2e-team-max"]);
+    assert!(out.status.success(), "{}", both(&out));
+    let list = admin(&["team", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l == "e2e-core\t2 members\te2e-team-max, e2e-team-mia (maintainer)"),
+        "{list}"
+    );
+    let out = run(&["team", "member", "remove", "e2e-core", "e2e-team-max"]);
+    assert!(out.status.success(), "{}", both(&out));
+    let out = run(&["team", "member", "remove", "e2e-core", "e2e-team-max"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        both(&out).contains("error: `e2e-team-max` is not a member of team `e2e-core`"),
+        "{}",
+        both(&out)
+    );
+    let out = run(&["team", "member", "add", "nope", "e2e-team-max"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        both(&out).contains("error: team `nope` does not exist; an administrator can create it"),
+        "{}",
+        both(&out)
+    );
+    let list = admin(&["team", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l == "e2e-core\t1 member\te2e-team-mia (maintainer)"),
+        "{list}"
+    );
+}

@@ -13,6 +13,7 @@ pub mod publish;
 pub mod repair;
 pub mod search;
 pub mod sso;
+pub mod teams;
 pub mod tokens;
 pub mod verify;
 pub mod yank;

@@ -544,9 +544,82 @@ pub trait SsoStore {
     async fn create_sso_session(&self, id_hash: &str, s: &SessionRecord) -> StoreResult<bool>;
 }
 
+/// A team of users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// How someone became a team member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberSource {
+    /// An administrator or maintainer added them.
+    Manual,
+    /// The identity provider's group claim, set again at every sign-in.
+    Sso,
+}
+
+impl MemberSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberSource::Manual => "manual",
+            MemberSource::Sso => "sso",
+        }
+    }
+}
+
+/// A member of a team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMember {
+    pub user: User,
+    pub maintainer: bool,
+    pub source: MemberSource,
+    pub added_at: i64,
+}
+
+/// Teams and their members. Every change is one batch with its audit row.
+#[allow(async_fn_in_trait)]
+pub trait TeamStore {
+    /// The new team, or `None` when the name is taken (without case).
+    async fn create_team(
+        &self,
+        name: &str,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<Option<Team>>;
+    async fn team_by_name(&self, name: &str) -> StoreResult<Option<Team>>;
+    /// Every team with its number of members, by name.
+    async fn list_teams(&self) -> StoreResult<Vec<(Team, i64)>>;
+    /// A team's members, by login.
+    async fn team_members(&self, team_id: i64) -> StoreResult<Vec<TeamMember>>;
+    /// Adds a member, or changes an existing one's maintainer flag and
+    /// source.
+    async fn put_member(
+        &self,
+        team_id: i64,
+        user_id: i64,
+        maintainer: bool,
+        source: MemberSource,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Whether there was such a member.
+    async fn remove_member(
+        &self,
+        team_id: i64,
+        user_id: i64,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// The teams a user is in, by id.
+    async fn user_team_ids(&self, user_id: i64) -> StoreResult<Vec<i64>>;
+}
+
 /// The whole database.
-pub trait Db: UserStore + TokenStore + CrateStore + AccountStore + SsoStore {}
-impl<T: UserStore + TokenStore + CrateStore + AccountStore + SsoStore> Db for T {}
+pub trait Db: UserStore + TokenStore + CrateStore + AccountStore + SsoStore + TeamStore {}
+impl<T: UserStore + TokenStore + CrateStore + AccountStore + SsoStore + TeamStore> Db for T {}
 
 /// The R2 key of a crate blob: content-addressed, so a key is never
 /// written with two different contents.

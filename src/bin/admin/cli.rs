@@ -13,6 +13,9 @@ pub const USAGE: &str = "usage: scripts/admin [--remote] <command>
   token create <login> [--name NAME] [--scopes LIST] [--crates PATTERNS] [--expires-days N]
   token list <login>
   token revoke <id>
+  team add <team>
+  team member add|remove <team> <login> [--maintainer]
+  team list                                 (every team and its members)
   reindex [<crate>]
   backup <file>                             (database rows and .crate blobs, as a .tar.gz)
   restore <file> [--force]                  (into an empty registry; --force allows a non-empty one)
@@ -98,6 +101,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ["verify"] => verify(&t, false),
         ["verify", "--deep"] => verify(&t, true),
         ["import", ..] => import_cmd::run(&t, args[1..].to_vec()),
+        ["team", "add", name] => commands::team_add(&registry(&t, None)?, name),
+        ["team", "list"] => commands::team_list(&registry(&t, None)?),
+        ["team", "member", op @ ("add" | "remove"), ..] => {
+            let add = *op == "add";
+            let mut a = args[3..].to_vec();
+            let maintainer = flag(&mut a, "--maintainer");
+            let [team, login] = a.as_slice() else {
+                return Err(USAGE.into());
+            };
+            if !add && maintainer {
+                return Err("--maintainer goes with `team member add`".into());
+            }
+            commands::team_member(&registry(&t, None)?, add, team, login, maintainer)
+        }
         ["reindex"] => commands::reindex(&registry(&t, None)?, None),
         ["reindex", name] => commands::reindex(&registry(&t, None)?, Some(name)),
         _ => Err(USAGE.into()),

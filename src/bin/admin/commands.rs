@@ -1,5 +1,5 @@
-//! The commands that act through the service (users, tokens, reindex,
-//! verify): each runs the service's own functions over the registry's
+//! The commands that act through the service (users, tokens, teams,
+//! reindex, verify): each runs the service's own functions over the registry's
 //! admin API (`connect`), the same for the local state and `--remote`.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use edge_registry::auth::Scopes;
 use edge_registry::auth::scopes::patterns_text;
 use edge_registry::protocol::names::canonical;
 use edge_registry::protocol::time::format_utc;
+use edge_registry::service::teams::{self, Actor};
 use edge_registry::service::tokens::{self, Revoker, TokenRequest};
 use edge_registry::service::{App, Config, Stores, accounts, index, sso, verify};
 use edge_registry::store::{CrateStore, SsoStore, TokenStore, User, UserStore};
@@ -284,4 +285,76 @@ pub fn verify(r: &Registry, deep: bool, remote: bool) -> Result<bool, String> {
         );
     }
     Ok(drift.is_empty())
+}
+
+/// `team add <team>`.
+pub fn team_add(r: &Registry, name: &str) -> Result<(), String> {
+    let t = block_on(teams::create(&r.app, Actor::Operator, name, now())).map_err(detail)?;
+    println!("created team `{}` (id {})", t.name, t.id);
+    Ok(())
+}
+
+/// `team member add|remove <team> <login> [--maintainer]`.
+pub fn team_member(
+    r: &Registry,
+    add: bool,
+    team: &str,
+    login: &str,
+    maintainer: bool,
+) -> Result<(), String> {
+    if add {
+        block_on(teams::add_member(
+            &r.app,
+            Actor::Operator,
+            team,
+            login,
+            maintainer,
+            now(),
+        ))
+        .map_err(detail)?;
+        let role = if maintainer { "maintainer" } else { "member" };
+        println!("`{login}` is a {role} of team `{team}`");
+    } else {
+        block_on(teams::remove_member(
+            &r.app,
+            Actor::Operator,
+            team,
+            login,
+            now(),
+        ))
+        .map_err(detail)?;
+        println!("`{login}` is no longer a member of team `{team}`");
+    }
+    Ok(())
+}
+
+/// `team list`: every team with its members (maintainers marked).
+pub fn team_list(r: &Registry) -> Result<(), String> {
+    let all = block_on(teams::list(&r.app)).map_err(detail)?;
+    if all.is_empty() {
+        println!("no teams yet; create one with `scripts/admin team add <team>`");
+    }
+    for (t, n) in all {
+        let members = block_on(teams::members(&r.app, &t.name)).map_err(detail)?;
+        let names: Vec<String> = members
+            .iter()
+            .map(|m| {
+                let mut s = m.user.login.clone();
+                if m.maintainer {
+                    s.push_str(" (maintainer)");
+                }
+                if m.source == edge_registry::store::MemberSource::Sso {
+                    s.push_str(" (from sign-in)");
+                }
+                s
+            })
+            .collect();
+        let count = if n == 1 {
+            "1 member".to_string()
+        } else {
+            format!("{n} members")
+        };
+        println!("{}\t{count}\t{}", t.name, names.join(", "));
+    }
+    Ok(())
 }

@@ -93,6 +93,18 @@ fn rows_of<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
+/// A table that archives made before it existed do not have.
+fn optional_rows<T: serde::de::DeserializeOwned>(
+    tables: &serde_json::Map<String, Value>,
+    table: &str,
+) -> Result<Vec<T>, String> {
+    if tables.contains_key(table) {
+        rows_of(tables, table)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// Parses `database.json`: only the known tables, only their columns,
 /// each value of its column's type.
 pub fn parse_database(bytes: &[u8]) -> Result<Database, String> {
@@ -122,6 +134,11 @@ pub fn parse_database(bytes: &[u8]) -> Result<Database, String> {
         crates: rows_of(&tables, "crates")?,
         versions: rows_of(&tables, "versions")?,
         owners: rows_of(&tables, "owners")?,
+        // Archives made before teams have none of these.
+        teams: optional_rows(&tables, "teams")?,
+        team_members: optional_rows(&tables, "team_members")?,
+        team_owners: optional_rows(&tables, "team_owners")?,
+        crate_readers: optional_rows(&tables, "crate_readers")?,
         dependencies: rows_of(&tables, "dependencies")?,
         audit: rows_of(&tables, "audit")?,
     })
@@ -304,6 +321,11 @@ pub fn check(mut db: Database, blobs: &BTreeMap<String, u64>) -> Result<Plan, St
             ));
         }
         not_negative(t, n, "rev", c.rev)?;
+        if c.visibility != "registry" && c.visibility != "restricted" {
+            return Err(format!(
+                "table `{t}` row {n}: visibility must be `registry` or `restricted`"
+            ));
+        }
         // Derived columns: recomputed below and by the reindex.
         c.indexed_rev = 0;
         c.max_version = None;
@@ -452,6 +474,95 @@ pub fn check(mut db: Database, blobs: &BTreeMap<String, u64>) -> Result<Plan, St
         }
     }
 
+    // teams, their members, teams owning crates, granted readers
+    let mut teams: HashSet<i64> = HashSet::new();
+    let mut team_names: HashSet<String> = HashSet::new();
+    for (n, tm) in db.teams.iter().enumerate() {
+        let (n, t) = (n + 1, "teams");
+        if !teams.insert(tm.id) {
+            return Err(format!(
+                "table `{t}` row {n}: team id {} appears twice",
+                tm.id
+            ));
+        }
+        crate::service::teams::validate_team_name(&tm.name)
+            .map_err(|e| format!("table `{t}` row {n}: {}", e.detail()))?;
+        if !team_names.insert(tm.name.to_ascii_lowercase()) {
+            return Err(format!(
+                "table `{t}` row {n}: team `{}` appears twice",
+                tm.name
+            ));
+        }
+        if let Some(by) = tm.created_by {
+            user_ref(t, n, "created_by", by)?;
+        }
+    }
+    let team_ref = |t: &str, n: usize, col: &str, id: i64| {
+        if teams.contains(&id) {
+            Ok(())
+        } else {
+            Err(format!(
+                "table `{t}` row {n}: {col} {id} is not a team in the backup"
+            ))
+        }
+    };
+    let mut members = HashSet::new();
+    for (n, m) in db.team_members.iter().enumerate() {
+        let (n, t) = (n + 1, "team_members");
+        team_ref(t, n, "team_id", m.team_id)?;
+        user_ref(t, n, "user_id", m.user_id)?;
+        flag(t, n, "maintainer", m.maintainer)?;
+        if m.source != "manual" && m.source != "sso" {
+            return Err(format!(
+                "table `{t}` row {n}: source must be `manual` or `sso`"
+            ));
+        }
+        if let Some(by) = m.added_by {
+            user_ref(t, n, "added_by", by)?;
+        }
+        if !members.insert((m.team_id, m.user_id)) {
+            return Err(format!(
+                "table `{t}` row {n}: the same member appears twice"
+            ));
+        }
+    }
+    let mut team_owned = HashSet::new();
+    for (n, o) in db.team_owners.iter().enumerate() {
+        let (n, t) = (n + 1, "team_owners");
+        crate_ref(t, n, "crate_id", o.crate_id)?;
+        team_ref(t, n, "team_id", o.team_id)?;
+        if let Some(by) = o.added_by {
+            user_ref(t, n, "added_by", by)?;
+        }
+        if !team_owned.insert((o.crate_id, o.team_id)) {
+            return Err(format!(
+                "table `{t}` row {n}: the same team owner appears twice"
+            ));
+        }
+    }
+    let mut readers = HashSet::new();
+    for (n, g) in db.crate_readers.iter().enumerate() {
+        let (n, t) = (n + 1, "crate_readers");
+        crate_ref(t, n, "crate_id", g.crate_id)?;
+        match (g.user_id, g.team_id) {
+            (Some(u), None) => user_ref(t, n, "user_id", u)?,
+            (None, Some(tm)) => team_ref(t, n, "team_id", tm)?,
+            _ => {
+                return Err(format!(
+                    "table `{t}` row {n}: a reader is a user or a team, not both or neither"
+                ));
+            }
+        }
+        if let Some(by) = g.added_by {
+            user_ref(t, n, "added_by", by)?;
+        }
+        if !readers.insert((g.crate_id, g.user_id, g.team_id)) {
+            return Err(format!(
+                "table `{t}` row {n}: the same reader appears twice"
+            ));
+        }
+    }
+
     // Every crate has a version and an owner, as publishing leaves it.
     for c in &mut db.crates {
         let Some(vs) = records.get(&c.id) else {
@@ -560,6 +671,15 @@ pub fn check_against(plan: &Plan, have: &Taken) -> Result<(), String> {
             return Err(format!(
                 "crate `{}` (id {}) is already in this registry",
                 c.name, c.id
+            ));
+        }
+    }
+    for tm in &plan.db.teams {
+        if have.team_ids.contains(&tm.id) || have.team_names.contains(&tm.name.to_ascii_lowercase())
+        {
+            return Err(format!(
+                "team `{}` (id {}) is already in this registry",
+                tm.name, tm.id
             ));
         }
     }

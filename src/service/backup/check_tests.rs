@@ -81,6 +81,19 @@ fn good() -> Value {
             {"crate_id": 1, "user_id": 1, "added_at": 20, "added_by": 1},
             {"crate_id": 2, "user_id": 2, "added_at": 22, "added_by": 2}
         ],
+        "teams": [
+            {"id": 1, "name": "core", "created_at": 13, "created_by": 2}
+        ],
+        "team_members": [
+            {"team_id": 1, "user_id": 1, "maintainer": 1, "source": "manual", "added_at": 14, "added_by": 2}
+        ],
+        "team_owners": [
+            {"crate_id": 2, "team_id": 1, "added_at": 23, "added_by": 2}
+        ],
+        "crate_readers": [
+            {"crate_id": 2, "user_id": 1, "team_id": null, "added_at": 24, "added_by": 2},
+            {"crate_id": 2, "user_id": null, "team_id": 1, "added_at": 24, "added_by": 2}
+        ],
         "dependencies": [
             {"version_id": 2, "crate_id": 2, "dep_canon": "demo", "kind": "normal"}
         ],
@@ -398,6 +411,10 @@ fn the_column_lists_are_the_row_structs() {
     assert_eq!(keys(&db.crates[0]), cols("crates"));
     assert_eq!(keys(&db.versions[0]), cols("versions"));
     assert_eq!(keys(&db.owners[0]), cols("owners"));
+    assert_eq!(keys(&db.teams[0]), cols("teams"));
+    assert_eq!(keys(&db.team_members[0]), cols("team_members"));
+    assert_eq!(keys(&db.team_owners[0]), cols("team_owners"));
+    assert_eq!(keys(&db.crate_readers[0]), cols("crate_readers"));
     assert_eq!(keys(&db.dependencies[0]), cols("dependencies"));
     assert_eq!(keys(&db.audit[0]), cols("audit"));
 }
@@ -471,4 +488,80 @@ fn identity_links_are_checked_like_sign_in_makes_them() {
         change(&mut db);
         assert_eq!(refused(&db), msg);
     }
+}
+
+#[test]
+fn teams_owners_and_readers_are_checked() {
+    let plan = checked(&good()).unwrap();
+    assert_eq!(plan.db.crates[0].visibility, "registry", "the default");
+    // An archive from before teams has none, and every crate is visible.
+    let mut db = good();
+    for t in ["teams", "team_members", "team_owners", "crate_readers"] {
+        db.as_object_mut().unwrap().remove(t);
+    }
+    let plan = checked(&db).unwrap();
+    assert!(plan.db.teams.is_empty() && plan.db.crate_readers.is_empty());
+    type Change = fn(&mut Value);
+    let cases: Vec<(Change, &str)> = vec![
+        (
+            |db| db["crates"][0]["visibility"] = json!("secret"),
+            "table `crates` row 1: visibility must be `registry` or `restricted`",
+        ),
+        (
+            |db| db["teams"][0]["name"] = json!("team:x"),
+            "table `teams` row 1: invalid team name `team:x`: use 1 to 39 letters, digits, `-` or `_`",
+        ),
+        (
+            |db| {
+                let mut t = db["teams"][0].clone();
+                t["id"] = json!(2);
+                t["name"] = json!("CORE");
+                db["teams"].as_array_mut().unwrap().push(t);
+            },
+            "table `teams` row 2: team `CORE` appears twice",
+        ),
+        (
+            |db| db["team_members"][0]["team_id"] = json!(9),
+            "table `team_members` row 1: team_id 9 is not a team in the backup",
+        ),
+        (
+            |db| db["team_members"][0]["source"] = json!("ldap"),
+            "table `team_members` row 1: source must be `manual` or `sso`",
+        ),
+        (
+            |db| db["team_members"][0]["maintainer"] = json!(3),
+            "table `team_members` row 1: maintainer must be 0 or 1, not 3",
+        ),
+        (
+            |db| db["team_owners"][0]["crate_id"] = json!(7),
+            "table `team_owners` row 1: crate_id 7 is not a crate in the backup",
+        ),
+        (
+            |db| db["crate_readers"][0]["team_id"] = json!(1),
+            "table `crate_readers` row 1: a reader is a user or a team, not both or neither",
+        ),
+        (
+            |db| db["crate_readers"][1]["team_id"] = json!(null),
+            "table `crate_readers` row 2: a reader is a user or a team, not both or neither",
+        ),
+        (
+            |db| {
+                let again = db["crate_readers"][0].clone();
+                db["crate_readers"].as_array_mut().unwrap().push(again);
+            },
+            "table `crate_readers` row 3: the same reader appears twice",
+        ),
+    ];
+    for (change, msg) in cases {
+        let mut db = good();
+        change(&mut db);
+        assert_eq!(refused(&db), msg);
+    }
+    let plan = checked(&good()).unwrap();
+    let mut have = Taken::default();
+    have.team_names.insert("core".into());
+    assert_eq!(
+        check_against(&plan, &have).unwrap_err(),
+        "team `core` (id 1) is already in this registry"
+    );
 }

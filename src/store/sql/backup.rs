@@ -89,6 +89,59 @@ pub struct CrateRow {
     pub keywords: String,
     #[serde(default)]
     pub changed_at: Option<i64>,
+    /// `registry` or `restricted` (archives from before teams have none).
+    #[serde(default = "registry_visible")]
+    pub visibility: String,
+}
+
+fn registry_visible() -> String {
+    "registry".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub created_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRow {
+    pub team_id: i64,
+    pub user_id: i64,
+    #[serde(default)]
+    pub maintainer: i64,
+    pub source: String,
+    pub added_at: i64,
+    #[serde(default)]
+    pub added_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamOwnerRow {
+    pub crate_id: i64,
+    pub team_id: i64,
+    pub added_at: i64,
+    #[serde(default)]
+    pub added_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderRow {
+    pub crate_id: i64,
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    pub team_id: Option<i64>,
+    pub added_at: i64,
+    #[serde(default)]
+    pub added_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,6 +229,10 @@ pub struct Database {
     pub crates: Vec<CrateRow>,
     pub versions: Vec<VersionRow>,
     pub owners: Vec<OwnerRow>,
+    pub teams: Vec<TeamRow>,
+    pub team_members: Vec<MemberRow>,
+    pub team_owners: Vec<TeamOwnerRow>,
+    pub crate_readers: Vec<ReaderRow>,
     pub dependencies: Vec<DependencyRow>,
     pub audit: Vec<AuditRow>,
 }
@@ -200,6 +257,9 @@ pub struct Taken {
     pub version_ids: HashSet<i64>,
     /// Issuer and subject.
     pub identities: HashSet<(String, String)>,
+    pub team_ids: HashSet<i64>,
+    /// Lowercased (team names compare without case).
+    pub team_names: HashSet<String>,
 }
 
 /// A checked restore: the rows (derived columns recomputed, versions in
@@ -234,6 +294,10 @@ impl<E: Executor> SqlStore<E> {
             sql::BACKUP_CRATES,
             sql::BACKUP_VERSIONS,
             sql::BACKUP_OWNERS,
+            sql::BACKUP_TEAMS,
+            sql::BACKUP_MEMBERS,
+            sql::BACKUP_TEAM_OWNERS,
+            sql::BACKUP_READERS,
             sql::BACKUP_DEPENDENCIES,
             sql::BACKUP_AUDIT,
             sql::BACKUP_CKSUMS,
@@ -248,6 +312,10 @@ impl<E: Executor> SqlStore<E> {
             crates: take(&mut out)?.decode()?,
             versions: take(&mut out)?.decode()?,
             owners: take(&mut out)?.decode()?,
+            teams: take(&mut out)?.decode()?,
+            team_members: take(&mut out)?.decode()?,
+            team_owners: take(&mut out)?.decode()?,
+            crate_readers: take(&mut out)?.decode()?,
             dependencies: take(&mut out)?.decode()?,
             audit: take(&mut out)?.decode()?,
         };
@@ -273,6 +341,7 @@ impl<E: Executor> SqlStore<E> {
             sql::TAKEN_CRATES,
             sql::TAKEN_VERSIONS,
             sql::TAKEN_IDENTITIES,
+            sql::TAKEN_TEAMS,
         ]
         .map(Stmt::new)
         .to_vec();
@@ -284,6 +353,7 @@ impl<E: Executor> SqlStore<E> {
             .filter_map(|r| r.key.as_deref())
             .filter_map(|k| serde_json::from_str::<(String, String)>(k).ok())
             .collect();
+        let teams = next()?;
         let keys = |rows: &[KeyRow]| -> HashSet<String> {
             rows.iter().filter_map(|r| r.key.clone()).collect()
         };
@@ -300,6 +370,11 @@ impl<E: Executor> SqlStore<E> {
             canons: keys(&crates),
             version_ids: ids(&versions),
             identities,
+            team_ids: ids(&teams),
+            team_names: keys(&teams)
+                .into_iter()
+                .map(|n| n.to_ascii_lowercase())
+                .collect(),
         })
     }
 
@@ -375,6 +450,7 @@ pub fn restore_statements(r: &Restore<'_>) -> Vec<Stmt> {
                 Value::Int(c.updated_at),
                 Value::Int(c.rev),
                 changed(c),
+                Value::from(&c.visibility),
             ],
         ));
     }
@@ -435,6 +511,53 @@ pub fn restore_statements(r: &Restore<'_>) -> Vec<Stmt> {
                 Value::Int(o.user_id),
                 Value::Int(o.added_at),
                 Value::from(o.added_by),
+            ],
+        ));
+    }
+    for t in &db.teams {
+        out.push(Stmt::with_args(
+            sql::RESTORE_TEAM,
+            vec![
+                Value::Int(t.id),
+                Value::from(&t.name),
+                Value::Int(t.created_at),
+                Value::from(t.created_by),
+            ],
+        ));
+    }
+    for m in &db.team_members {
+        out.push(Stmt::with_args(
+            sql::RESTORE_MEMBER,
+            vec![
+                Value::Int(m.team_id),
+                Value::Int(m.user_id),
+                Value::Int(m.maintainer),
+                Value::from(&m.source),
+                Value::Int(m.added_at),
+                Value::from(m.added_by),
+            ],
+        ));
+    }
+    for o in &db.team_owners {
+        out.push(Stmt::with_args(
+            sql::RESTORE_TEAM_OWNER,
+            vec![
+                Value::Int(o.crate_id),
+                Value::Int(o.team_id),
+                Value::Int(o.added_at),
+                Value::from(o.added_by),
+            ],
+        ));
+    }
+    for g in &db.crate_readers {
+        out.push(Stmt::with_args(
+            sql::RESTORE_READER,
+            vec![
+                Value::Int(g.crate_id),
+                Value::from(g.user_id),
+                Value::from(g.team_id),
+                Value::Int(g.added_at),
+                Value::from(g.added_by),
             ],
         ));
     }

@@ -9,6 +9,7 @@ mod crates;
 pub mod rows;
 mod sso;
 pub mod statements;
+mod teams;
 mod users;
 
 use serde::de::DeserializeOwned;

@@ -80,7 +80,7 @@ macro_rules! backup_token_cols {
 }
 macro_rules! backup_crate_cols {
     () => {
-        "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords, changed_at"
+        "id, name, canon, created_at, updated_at, rev, indexed_rev, max_version, description, keywords, changed_at, visibility"
     };
 }
 macro_rules! backup_version_cols {
@@ -97,6 +97,26 @@ macro_rules! backup_owner_cols {
 macro_rules! backup_dependency_cols {
     () => {
         "version_id, crate_id, dep_canon, kind"
+    };
+}
+macro_rules! backup_team_cols {
+    () => {
+        "id, name, created_at, created_by"
+    };
+}
+macro_rules! backup_member_cols {
+    () => {
+        "team_id, user_id, maintainer, source, added_at, added_by"
+    };
+}
+macro_rules! backup_team_owner_cols {
+    () => {
+        "crate_id, team_id, added_at, added_by"
+    };
+}
+macro_rules! backup_reader_cols {
+    () => {
+        "crate_id, user_id, team_id, added_at, added_by"
     };
 }
 macro_rules! backup_identity_cols {
@@ -119,6 +139,10 @@ pub const BACKUP_TABLES: &[(&str, &str)] = &[
     ("crates", backup_crate_cols!()),
     ("versions", backup_version_cols!()),
     ("owners", backup_owner_cols!()),
+    ("teams", backup_team_cols!()),
+    ("team_members", backup_member_cols!()),
+    ("team_owners", backup_team_owner_cols!()),
+    ("crate_readers", backup_reader_cols!()),
     ("dependencies", backup_dependency_cols!()),
     ("audit", backup_audit_cols!()),
 ];
@@ -334,6 +358,10 @@ statements! {
     BACKUP_DEPENDENCIES = concat!("SELECT ", backup_dependency_cols!(), " FROM dependencies ORDER BY rowid");
     BACKUP_AUDIT = concat!("SELECT ", backup_audit_cols!(), " FROM audit ORDER BY rowid");
     BACKUP_IDENTITIES = concat!("SELECT ", backup_identity_cols!(), " FROM identities ORDER BY rowid");
+    BACKUP_TEAMS = concat!("SELECT ", backup_team_cols!(), " FROM teams ORDER BY rowid");
+    BACKUP_MEMBERS = concat!("SELECT ", backup_member_cols!(), " FROM team_members ORDER BY rowid");
+    BACKUP_TEAM_OWNERS = concat!("SELECT ", backup_team_owner_cols!(), " FROM team_owners ORDER BY rowid");
+    BACKUP_READERS = concat!("SELECT ", backup_reader_cols!(), " FROM crate_readers ORDER BY rowid");
     BACKUP_CKSUMS = "SELECT DISTINCT cksum FROM versions ORDER BY cksum";
 
     // Restore: the keys already taken, then every row in one batch. Column
@@ -343,13 +371,18 @@ statements! {
     TAKEN_TOKENS = "SELECT id, hash AS key FROM tokens";
     TAKEN_CRATES = "SELECT id, canon AS key FROM crates";
     TAKEN_VERSIONS = "SELECT id, NULL AS key FROM versions";
+    TAKEN_TEAMS = "SELECT id, name AS key FROM teams";
     /// An identity's key as a JSON pair `[issuer, subject]`.
     TAKEN_IDENTITIES = "SELECT rowid AS id, json_array(issuer, subject) AS key FROM identities";
     RESTORE_USER = concat!("INSERT INTO users (", backup_user_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     RESTORE_IDENTITY = concat!("INSERT INTO identities (", backup_identity_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     RESTORE_TOKEN = concat!("INSERT INTO tokens (", backup_token_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     /// Marked for rendering (`indexed_rev` 0); `?7` changed_at.
-    RESTORE_CRATE = "INSERT INTO crates (id, name, canon, created_at, updated_at, rev, indexed_rev, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)";
+    RESTORE_CRATE = "INSERT INTO crates (id, name, canon, created_at, updated_at, rev, indexed_rev, changed_at, visibility) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)";
+    RESTORE_TEAM = concat!("INSERT INTO teams (", backup_team_cols!(), ") VALUES (?1, ?2, ?3, ?4)");
+    RESTORE_MEMBER = concat!("INSERT INTO team_members (", backup_member_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    RESTORE_TEAM_OWNER = concat!("INSERT INTO team_owners (", backup_team_owner_cols!(), ") VALUES (?1, ?2, ?3, ?4)");
+    RESTORE_READER = concat!("INSERT INTO crate_readers (", backup_reader_cols!(), ") VALUES (?1, ?2, ?3, ?4, ?5)");
     RESTORE_VERSION = concat!(
         "INSERT INTO versions (", backup_version_cols!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
@@ -366,6 +399,34 @@ statements! {
     RESTORE_DEPENDENCY = concat!("INSERT INTO dependencies (", backup_dependency_cols!(), ") VALUES (?1, ?2, ?3, ?4)");
     /// Appended with a new id: the audit log is never rewritten.
     RESTORE_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+    // Teams. Each change is a batch: its audit row (only when it changes
+    // something), then the change. Team names compare without case.
+    /// `?1` name, `?2` now, `?3` actor.
+    CREATE_TEAM_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?2, ?3, 'team-create', NULL, json_object('team', ?1) WHERE NOT EXISTS (SELECT 1 FROM teams WHERE name = ?1)";
+    CREATE_TEAM = "INSERT INTO teams (name, created_at, created_by) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO NOTHING RETURNING id, name, created_at";
+    TEAM_BY_NAME = "SELECT id, name, created_at FROM teams WHERE name = ?1";
+    LIST_TEAMS = "SELECT t.id, t.name, t.created_at, (SELECT COUNT(*) FROM team_members m WHERE m.team_id = t.id) AS members \
+         FROM teams t ORDER BY t.name COLLATE NOCASE";
+    TEAM_MEMBERS = concat!(
+        "SELECT m.maintainer, m.source, m.added_at, u.id AS u_id, ", joined_user_cols!(),
+        " FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = ?1 ORDER BY u.login COLLATE NOCASE"
+    );
+    /// `?1` team, `?2` user, `?3` maintainer, `?4` actor, `?5` now, `?6` source.
+    PUT_MEMBER_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?5, ?4, CASE WHEN EXISTS (SELECT 1 FROM team_members WHERE team_id = ?1 AND user_id = ?2) THEN 'team-member-change' ELSE 'team-member-add' END, \
+         NULL, json_object('team', t.name, 'user', u.login, 'maintainer', ?3, 'source', ?6) \
+         FROM teams t JOIN users u ON u.id = ?2 WHERE t.id = ?1 \
+         AND NOT EXISTS (SELECT 1 FROM team_members WHERE team_id = ?1 AND user_id = ?2 AND maintainer = ?3 AND source = ?6)";
+    PUT_MEMBER = "INSERT INTO team_members (team_id, user_id, maintainer, source, added_at, added_by) VALUES (?1, ?2, ?3, ?6, ?5, ?4) \
+         ON CONFLICT(team_id, user_id) DO UPDATE SET maintainer = ?3, source = ?6";
+    /// `?1` team, `?2` user, `?3` actor, `?4` now.
+    REMOVE_MEMBER_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?4, ?3, 'team-member-remove', NULL, json_object('team', t.name, 'user', u.login) \
+         FROM team_members m JOIN teams t ON t.id = m.team_id JOIN users u ON u.id = m.user_id WHERE m.team_id = ?1 AND m.user_id = ?2";
+    REMOVE_MEMBER = "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2";
+    USER_TEAM_IDS = "SELECT team_id AS id FROM team_members WHERE user_id = ?1 ORDER BY team_id";
 
     // Single sign-on. An attempt is taken once (`?1` state hash); an
     // identity is keyed by issuer and subject.

@@ -1,0 +1,146 @@
+//! Teams and their members over the executor.
+
+use serde::Deserialize;
+
+use super::rows::JoinedUser;
+use super::*;
+use crate::store::{MemberSource, Team, TeamMember, TeamStore};
+
+#[derive(Deserialize)]
+struct TeamRow {
+    id: i64,
+    name: String,
+    created_at: i64,
+}
+
+impl From<TeamRow> for Team {
+    fn from(r: TeamRow) -> Self {
+        Team {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ListedTeam {
+    #[serde(flatten)]
+    team: TeamRow,
+    members: i64,
+}
+
+#[derive(Deserialize)]
+struct MemberRow {
+    maintainer: i64,
+    source: String,
+    added_at: i64,
+    u_id: i64,
+    #[serde(flatten)]
+    user: JoinedUser,
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: i64,
+}
+
+impl<E: Executor> TeamStore for SqlStore<E> {
+    async fn create_team(
+        &self,
+        name: &str,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<Option<Team>> {
+        let stmt = |sql| Stmt::new(sql).bind(name).bind(now).bind(actor);
+        let mut out = self
+            .batch(vec![stmt(CREATE_TEAM_AUDIT), stmt(CREATE_TEAM)])
+            .await?
+            .into_iter();
+        take(&mut out)?;
+        Ok(take(&mut out)?.first::<TeamRow>()?.map(Team::from))
+    }
+    async fn team_by_name(&self, name: &str) -> StoreResult<Option<Team>> {
+        Ok(self
+            .first::<TeamRow>(Stmt::new(TEAM_BY_NAME).bind(name))
+            .await?
+            .map(Team::from))
+    }
+    async fn list_teams(&self) -> StoreResult<Vec<(Team, i64)>> {
+        Ok(self
+            .all::<ListedTeam>(Stmt::new(LIST_TEAMS))
+            .await?
+            .into_iter()
+            .map(|r| (Team::from(r.team), r.members))
+            .collect())
+    }
+    async fn team_members(&self, team_id: i64) -> StoreResult<Vec<TeamMember>> {
+        let rows = self
+            .all::<MemberRow>(Stmt::new(TEAM_MEMBERS).bind(team_id))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TeamMember {
+                user: r.user.user(r.u_id),
+                maintainer: r.maintainer != 0,
+                source: if r.source == "sso" {
+                    MemberSource::Sso
+                } else {
+                    MemberSource::Manual
+                },
+                added_at: r.added_at,
+            })
+            .collect())
+    }
+    async fn put_member(
+        &self,
+        team_id: i64,
+        user_id: i64,
+        maintainer: bool,
+        source: MemberSource,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let stmt = |sql| {
+            Stmt::new(sql)
+                .bind(team_id)
+                .bind(user_id)
+                .bind(maintainer)
+                .bind(actor)
+                .bind(now)
+                .bind(source.as_str())
+        };
+        self.batch(vec![stmt(PUT_MEMBER_AUDIT), stmt(PUT_MEMBER)])
+            .await?;
+        Ok(())
+    }
+    async fn remove_member(
+        &self,
+        team_id: i64,
+        user_id: i64,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut out = self
+            .batch(vec![
+                Stmt::new(REMOVE_MEMBER_AUDIT)
+                    .bind(team_id)
+                    .bind(user_id)
+                    .bind(actor)
+                    .bind(now),
+                Stmt::new(REMOVE_MEMBER).bind(team_id).bind(user_id),
+            ])
+            .await?
+            .into_iter();
+        take(&mut out)?;
+        Ok(take(&mut out)?.changes > 0)
+    }
+    async fn user_team_ids(&self, user_id: i64) -> StoreResult<Vec<i64>> {
+        Ok(self
+            .all::<IdRow>(Stmt::new(USER_TEAM_IDS).bind(user_id))
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect())
+    }
+}
