@@ -73,3 +73,47 @@ fn a_steady_state_index_read_is_one_kv_read_and_no_d1() {
     let r = h.get("/index/fa/st/fast", Some(&t));
     assert_eq!(r.header("etag").as_deref(), Some("\"from-metadata\""));
 }
+
+#[test]
+fn a_steady_state_read_of_a_restricted_crate_is_one_kv_read_and_no_d1() {
+    use edge_registry::service::teams::{self, Actor};
+    let h = Harness::new();
+    let owner = h.token("alice");
+    h.publish_ok(&owner, "hidden", "1.0.0");
+    let member = h.token("tim");
+    let other = h.token("olga");
+    futures::executor::block_on(async {
+        teams::create(&h.app, Actor::Operator, "core", h.now)
+            .await
+            .unwrap();
+        teams::add_member(&h.app, Actor::Operator, "core", "tim", false, h.now)
+            .await
+            .unwrap();
+    });
+    h.app
+        .store
+        .sqlite()
+        .with_conn(|c| {
+            c.execute_batch(
+                "UPDATE crates SET visibility = 'restricted' WHERE name = 'hidden';
+                 INSERT INTO team_owners (crate_id, team_id, added_at)
+                   SELECT c.id, t.id, 0 FROM crates c, teams t WHERE c.name = 'hidden';",
+            )
+        })
+        .unwrap();
+    futures::executor::block_on(edge_registry::service::index::reindex(
+        &h.app.store,
+        Some("hidden"),
+    ))
+    .unwrap();
+    // Warm both tokens (the team member's teams are cached with it).
+    assert_eq!(h.get("/index/hi/dd/hidden", Some(&member)).status, 200);
+    assert_eq!(h.get("/index/hi/dd/hidden", Some(&other)).status, 404);
+    let store = &h.app.store;
+    for (who, t, status) in [("member", &member, 200), ("other", &other, 404)] {
+        let before = store.op_kinds().len();
+        let r = h.get("/index/hi/dd/hidden", Some(t));
+        assert_eq!(r.status, status, "{who}");
+        assert_eq!(store.op_kinds()[before..], ["kv"], "{who}");
+    }
+}

@@ -52,6 +52,7 @@ fn repair_fixes_corrupt_missing_and_orphan_files_and_leaves_good_ones() {
         body: "{}\n".into(),
         etag: "\"x\"".into(),
         rev: 1,
+        visibility: Default::default(),
     };
     put(&h, &index_path("phantom").unwrap(), &orphan);
     put(&h, "notes/readme", &orphan);
@@ -174,6 +175,7 @@ fn repair_survives_a_fault_at_every_operation() {
                 body: "{}\n".into(),
                 etag: "\"g\"".into(),
                 rev: 1,
+                visibility: Default::default(),
             },
         );
         h.now += 600;

@@ -63,6 +63,68 @@ pub struct Principal {
     /// Empty means every crate.
     /// Shared, so the cached principal is cheap to hand out per request.
     pub patterns: std::sync::Arc<[CratePattern]>,
+    /// The teams the user was in when the principal was made (a token's
+    /// is cached with it, so a membership change reaches it within the
+    /// token-cache bound).
+    pub teams: std::sync::Arc<[i64]>,
+}
+
+/// Who may read a restricted crate besides administrators: its owners and
+/// granted readers, users and teams.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Readers {
+    #[serde(rename = "u", default)]
+    pub users: Vec<i64>,
+    #[serde(rename = "t", default)]
+    pub teams: Vec<i64>,
+}
+
+/// A crate's visibility, as every read decides it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every user may read it.
+    #[default]
+    Registry,
+    /// Only administrators and these readers.
+    Restricted(Readers),
+    /// Restricted, with more readers than the index file's metadata
+    /// holds: the database decides.
+    RestrictedLarge,
+}
+
+/// The most reader ids kept beside an index file (KV metadata holds 1024
+/// bytes); a crate with more is `RestrictedLarge`.
+pub const MAX_STORED_READERS: usize = 80;
+
+impl Visibility {
+    /// As kept beside an index file: the readers whole when they fit.
+    pub fn capped(self) -> Self {
+        match self {
+            Visibility::Restricted(r) if r.users.len() + r.teams.len() > MAX_STORED_READERS => {
+                Visibility::RestrictedLarge
+            }
+            v => v,
+        }
+    }
+
+    /// As stored beside an index file: the readers, and whether there are
+    /// too many to store (both absent for a registry-visible crate).
+    pub fn stored(&self) -> (Option<Readers>, bool) {
+        match self {
+            Visibility::Registry => (None, false),
+            Visibility::Restricted(r) => (Some(r.clone()), false),
+            Visibility::RestrictedLarge => (None, true),
+        }
+    }
+
+    /// Back from [`Visibility::stored`].
+    pub fn from_stored(readers: Option<Readers>, large: bool) -> Self {
+        match (readers, large) {
+            (_, true) => Visibility::RestrictedLarge,
+            (Some(r), false) => Visibility::Restricted(r),
+            (None, false) => Visibility::Registry,
+        }
+    }
 }
 
 /// What a request authenticated with.
@@ -85,6 +147,29 @@ impl Principal {
             via: Via::Session,
             scopes: Scopes::all(),
             patterns: Vec::new().into(),
+            teams: Vec::new().into(),
+        }
+    }
+
+    /// The same principal in these teams.
+    pub fn with_teams(self, teams: Vec<i64>) -> Self {
+        Principal {
+            teams: teams.into(),
+            ..self
+        }
+    }
+
+    /// Whether this user may read a crate of this visibility (the token's
+    /// scopes and patterns are checked apart). `RestrictedLarge` must be
+    /// resolved from the database first; here it reads as no.
+    pub fn may_see(&self, v: &Visibility) -> bool {
+        match v {
+            Visibility::Registry => true,
+            _ if self.is_admin => true,
+            Visibility::Restricted(r) => {
+                r.users.contains(&self.user_id) || self.teams.iter().any(|t| r.teams.contains(t))
+            }
+            Visibility::RestrictedLarge => false,
         }
     }
 

@@ -9,11 +9,16 @@ use worker::{Bucket, kv::KvStore};
 
 use crate::store::*;
 
-/// KV metadata stored beside each index file.
+/// KV metadata stored beside each index file: its ETag, revision and,
+/// for a restricted crate, its readers (or that there are too many).
 #[derive(Serialize, Deserialize)]
 struct IndexMeta {
     etag: String,
     rev: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r: Option<crate::auth::Readers>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    large: bool,
 }
 
 /// The index namespace.
@@ -34,18 +39,22 @@ impl IndexStore for KvIndex {
                 body,
                 etag: meta.etag,
                 rev: meta.rev,
+                visibility: crate::auth::Visibility::from_stored(meta.r, meta.large),
             })),
             // A value without metadata was not written by us: re-render it.
             _ => Ok(None),
         }
     }
     async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()> {
+        let (r, large) = file.visibility.stored();
         self.kv
             .put(key, file.body.as_str())
             .map_err(|e| StoreError(format!("KV put {key}: {e}")))?
             .metadata(IndexMeta {
                 etag: file.etag.clone(),
                 rev: file.rev,
+                r,
+                large,
             })
             .map_err(|e| StoreError(format!("KV metadata {key}: {e}")))?
             .execute()

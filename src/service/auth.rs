@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::auth::Principal;
 use crate::auth::token::{Credential, hash_token, parse_authorization};
 use crate::protocol::time::format_utc;
-use crate::store::{StoreError, TokenRecord, TokenStore, User};
+use crate::store::{StoreError, TeamStore, TokenRecord, TokenStore, User};
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +88,13 @@ pub fn principal_of(t: &TokenRecord, u: &User, now: i64) -> Result<Principal, St
         via: crate::auth::Via::Token(t.id),
         scopes: t.scopes,
         patterns: t.patterns.clone().into(),
+        teams: Vec::new().into(),
     })
 }
 
-/// Authenticates the `Authorization` header value.
-pub async fn authenticate<S: TokenStore>(
+/// Authenticates the `Authorization` header value: on a cache miss, the
+/// token and its user, then the user's teams.
+pub async fn authenticate<S: TokenStore + TeamStore>(
     store: &S,
     cache: &TokenCache,
     ttl: i64,
@@ -119,7 +121,10 @@ pub async fn authenticate<S: TokenStore>(
                 .into(),
         ));
     };
-    let p = principal_of(&t, &u, now).map_err(AuthError::Invalid)?;
+    let teams = store.user_team_ids(u.id).await.map_err(AuthError::Store)?;
+    let p = principal_of(&t, &u, now)
+        .map_err(AuthError::Invalid)?
+        .with_teams(teams);
     store
         .touch_token(t.id, now)
         .await

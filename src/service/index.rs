@@ -53,10 +53,12 @@ pub async fn sync_crate<S: Stores>(
         let (rendered, max_version) = render_versions(&versions)?;
         let key = index_path(&c.name)
             .ok_or_else(|| AppError::Internal(format!("crate {} has no index path", c.id)))?;
+        let visibility = super::verify::stored_visibility(store, crate_id).await?;
         let file = IndexFile {
             body: rendered.body,
             etag: rendered.etag,
             rev: c.rev,
+            visibility,
         };
         store.index().put_file(&key, &file).await?;
         let now_rev = store.db().crate_rev(crate_id).await?;

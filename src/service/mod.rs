@@ -1,6 +1,7 @@
 //! The use-cases (publish, index reads, yank, owners, search, downloads,
 //! tokens), generic over the store traits, with the app's configuration.
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod backup;

@@ -95,9 +95,14 @@ pub async fn check_crate<S: Stores>(store: &S, crate_id: i64) -> Result<bool, Ap
     let key = index_path(&c.name)
         .ok_or_else(|| AppError::Internal(format!("crate {} has no index path", c.id)))?;
     let stored = store.index().get_file(&key).await?;
+    let visibility = super::verify::stored_visibility(store, crate_id).await?;
     let intact = c.rev == c.indexed_rev
-        && stored
-            .is_some_and(|f| f.rev == c.rev && f.etag == rendered.etag && f.body == rendered.body);
+        && stored.is_some_and(|f| {
+            f.rev == c.rev
+                && f.etag == rendered.etag
+                && f.body == rendered.body
+                && f.visibility == visibility
+        });
     if intact {
         return Ok(false);
     }

@@ -23,6 +23,9 @@ pub enum Problem {
     },
     /// Right ETag, other bytes (`--deep` only).
     Bytes,
+    /// Who may read it is not what the database says (a restriction not
+    /// yet written beside the file).
+    Readers,
     /// A key in the index store that no crate has.
     Orphan,
 }
@@ -50,9 +53,27 @@ impl std::fmt::Display for Drift {
                 "`{name}` ({key}) is stale (ETag {etag}, expected {expected})"
             ),
             Problem::Bytes => write!(f, "`{name}` ({key}) has the right ETag but different bytes"),
+            Problem::Readers => write!(
+                f,
+                "`{name}` ({key}) names other readers than the database (visibility)"
+            ),
             Problem::Orphan => write!(f, "{key} is in the index store but no crate has that path"),
         }
     }
+}
+
+/// A crate's visibility as its index file should hold it.
+pub async fn stored_visibility<S: Stores>(
+    store: &S,
+    crate_id: i64,
+) -> Result<crate::auth::Visibility, AppError> {
+    use crate::store::TeamStore as _;
+    Ok(store
+        .db()
+        .crate_visibility(crate_id)
+        .await?
+        .unwrap_or(crate::auth::Visibility::RestrictedLarge)
+        .capped())
 }
 
 /// Every key of the index store.
@@ -84,6 +105,7 @@ pub async fn verify<S: Stores>(store: &S, deep: bool) -> Result<(usize, Vec<Drif
         let key = index_path(&c.name)
             .ok_or_else(|| AppError::Internal(format!("crate {} has no index path", c.id)))?;
         let (rendered, _) = render_versions(&versions)?;
+        let visibility = stored_visibility(store, c.id).await?;
         let problem = match store.index().get_file(&key).await? {
             None if present.contains(key.as_str()) => Some(Problem::NoMetadata),
             None => Some(Problem::Missing),
@@ -91,6 +113,7 @@ pub async fn verify<S: Stores>(store: &S, deep: bool) -> Result<(usize, Vec<Drif
                 etag: f.etag,
                 expected: rendered.etag,
             }),
+            Some(f) if f.visibility != visibility => Some(Problem::Readers),
             Some(f) if deep && f.body != rendered.body => Some(Problem::Bytes),
             Some(_) => None,
         };

@@ -45,6 +45,7 @@ impl MemoryKv {
                     body: body.to_string(),
                     etag: "\"corrupt\"".into(),
                     rev: 0,
+                    visibility: Default::default(),
                 },
             );
         }

@@ -37,6 +37,8 @@ pub struct IndexFile {
     pub body: String,
     pub etag: String,
     pub rev: i64,
+    /// Who may read it, kept beside it so the index GET needs no query.
+    pub visibility: crate::auth::Visibility,
 }
 
 /// Metadata kept beside a crate blob, checked on download.
@@ -615,6 +617,9 @@ pub trait TeamStore {
     ) -> StoreResult<bool>;
     /// The teams a user is in, by id.
     async fn user_team_ids(&self, user_id: i64) -> StoreResult<Vec<i64>>;
+    /// Who may read a crate: `None` when there is no such crate.
+    async fn crate_visibility(&self, crate_id: i64)
+    -> StoreResult<Option<crate::auth::Visibility>>;
 }
 
 /// The whole database.

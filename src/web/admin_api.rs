@@ -58,6 +58,10 @@ struct WireFile {
     body: String,
     etag: String,
     rev: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r: Option<crate::auth::Readers>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    large: bool,
 }
 
 #[derive(Deserialize)]
@@ -186,10 +190,15 @@ async fn kv<S: Stores>(app: &App<S>, call: KvCall) -> Result<Resp, AppError> {
     let index = app.store.index();
     let out = match call {
         KvCall::Get { key } => {
-            let f = index.get_file(&key).await?.map(|f| WireFile {
-                body: f.body,
-                etag: f.etag,
-                rev: f.rev,
+            let f = index.get_file(&key).await?.map(|f| {
+                let (r, large) = f.visibility.stored();
+                WireFile {
+                    body: f.body,
+                    etag: f.etag,
+                    rev: f.rev,
+                    r,
+                    large,
+                }
             });
             json!({ "file": f })
         }
@@ -198,6 +207,7 @@ async fn kv<S: Stores>(app: &App<S>, call: KvCall) -> Result<Resp, AppError> {
                 body: file.body,
                 etag: file.etag,
                 rev: file.rev,
+                visibility: crate::auth::Visibility::from_stored(file.r, file.large),
             };
             index.put_file(&key, &f).await?;
             json!({})

@@ -252,6 +252,13 @@ async fn index_route<S: Stores>(
         .await
         .map_err(idx_err)?
         .ok_or_else(not_found)?;
+    // A restricted crate the caller may not read does not exist for them.
+    if !crate::service::access::may_read(app, &principal, name, &file.visibility)
+        .await
+        .map_err(idx_err)?
+    {
+        return Err(not_found());
+    }
     let matches = if_none_match_header(req).is_some_and(|v| if_none_match(v, &file.etag));
     let mut r = if matches {
         with_body(304, "text/plain; charset=utf-8", Vec::new())

@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use edge_registry::auth::{Readers, Visibility};
 use edge_registry::store::exec::{Executor, Outcome, Stmt, statement_name};
 use edge_registry::store::sql::SqlStore;
 use edge_registry::store::{
@@ -158,14 +159,19 @@ impl IndexStore for HttpKv {
             return Ok(None);
         }
         let f = &v["file"];
+        let readers = serde_json::from_value::<Option<Readers>>(f["r"].clone())
+            .map_err(|e| StoreError(format!("admin API: bad readers of {key}: {e}")))?;
         Ok(Some(IndexFile {
             body: f["body"].as_str().unwrap_or_default().to_string(),
             etag: f["etag"].as_str().unwrap_or_default().to_string(),
             rev: f["rev"].as_i64().unwrap_or(0),
+            visibility: Visibility::from_stored(readers, f["large"].as_bool().unwrap_or(false)),
         }))
     }
     async fn put_file(&self, key: &str, file: &IndexFile) -> StoreResult<()> {
-        let f = json!({"body": file.body, "etag": file.etag, "rev": file.rev});
+        let (r, large) = file.visibility.stored();
+        let f =
+            json!({"body": file.body, "etag": file.etag, "rev": file.rev, "r": r, "large": large});
         self.0
             .post("kv", &json!({"op": "put", "key": key, "file": f}))
             .map(|_| ())

@@ -427,6 +427,14 @@ statements! {
          FROM team_members m JOIN teams t ON t.id = m.team_id JOIN users u ON u.id = m.user_id WHERE m.team_id = ?1 AND m.user_id = ?2";
     REMOVE_MEMBER = "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2";
     USER_TEAM_IDS = "SELECT team_id AS id FROM team_members WHERE user_id = ?1 ORDER BY team_id";
+    /// A crate's visibility and, when restricted, its readers: owners and
+    /// granted users, owning and granted teams (JSON lists of ids).
+    CRATE_VISIBILITY = "SELECT c.visibility, \
+         (SELECT json_group_array(id) FROM (SELECT user_id AS id FROM owners WHERE crate_id = c.id \
+            UNION SELECT user_id FROM crate_readers WHERE crate_id = c.id AND user_id IS NOT NULL ORDER BY 1)) AS users, \
+         (SELECT json_group_array(id) FROM (SELECT team_id AS id FROM team_owners WHERE crate_id = c.id \
+            UNION SELECT team_id FROM crate_readers WHERE crate_id = c.id AND team_id IS NOT NULL ORDER BY 1)) AS teams \
+         FROM crates c WHERE c.id = ?1";
 
     // Single sign-on. An attempt is taken once (`?1` state hash); an
     // identity is keyed by issuer and subject.

@@ -4,7 +4,8 @@ use serde::Deserialize;
 
 use super::rows::JoinedUser;
 use super::*;
-use crate::store::{MemberSource, Team, TeamMember, TeamStore};
+use crate::auth::{Readers, Visibility};
+use crate::store::{MemberSource, StoreError, Team, TeamMember, TeamStore};
 
 #[derive(Deserialize)]
 struct TeamRow {
@@ -43,6 +44,13 @@ struct MemberRow {
 #[derive(Deserialize)]
 struct IdRow {
     id: i64,
+}
+
+#[derive(Deserialize)]
+struct VisibilityRow {
+    visibility: String,
+    users: String,
+    teams: String,
 }
 
 impl<E: Executor> TeamStore for SqlStore<E> {
@@ -142,5 +150,25 @@ impl<E: Executor> TeamStore for SqlStore<E> {
             .into_iter()
             .map(|r| r.id)
             .collect())
+    }
+    async fn crate_visibility(&self, crate_id: i64) -> StoreResult<Option<Visibility>> {
+        let Some(row) = self
+            .first::<VisibilityRow>(Stmt::new(CRATE_VISIBILITY).bind(crate_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.visibility == "registry" {
+            return Ok(Some(Visibility::Registry));
+        }
+        // Anything else is restricted: an unknown value never opens a
+        // crate to everyone.
+        let ids = |s: &str| -> StoreResult<Vec<i64>> {
+            serde_json::from_str(s).map_err(|e| StoreError(format!("crate readers: {e}")))
+        };
+        Ok(Some(Visibility::Restricted(Readers {
+            users: ids(&row.users)?,
+            teams: ids(&row.teams)?,
+        })))
     }
 }
