@@ -40,8 +40,10 @@ fn sql(h: &Harness, s: &str) {
 fn world() -> World {
     let h = Harness::new();
     let alice = h.token("alice");
-    h.publish_ok(&alice, "secret", "1.0.0");
     h.publish_ok(&alice, "open", "1.0.0");
+    // `secret` depends on `open`: it is one of open's dependents.
+    let spec = CrateSpec::new("secret", "1.0.0").dep(dep("open", "^1", "normal"));
+    assert_eq!(h.publish(&alice, spec.body()).status, 200);
     let tim = h.token("tim");
     let rita = h.token("rita");
     let gus = h.token("gus");
@@ -252,4 +254,190 @@ fn a_stale_index_file_that_misses_a_restriction_is_repaired_and_reported() {
         .unwrap()
     );
     assert_eq!(seen(h, "/index/se/cr/secret", &w.olga).0, 404);
+}
+
+#[test]
+fn downloads_owners_and_yanks_of_a_restricted_crate_exist_only_for_its_readers() {
+    let w = world();
+    let h = &w.h;
+    let ck = {
+        let f = h.get("/index/se/cr/secret", Some(&w.alice)).text();
+        let line: serde_json::Value = serde_json::from_str(f.lines().next().unwrap()).unwrap();
+        line["cksum"].as_str().unwrap().to_string()
+    };
+    let dl = format!("/dl/secret/1.0.0/{ck}");
+    let api_dl = "/api/v1/crates/secret/1.0.0/download";
+    for (who, t) in [
+        ("owner", &w.alice),
+        ("team", &w.tim),
+        ("reader", &w.rita),
+        ("reader team", &w.gus),
+        ("admin", &w.root),
+    ] {
+        assert_eq!(h.get(&dl, Some(t)).status, 200, "{who}");
+        assert_eq!(h.get(api_dl, Some(t)).status, 200, "{who}");
+        assert_eq!(
+            h.get("/api/v1/crates/secret/owners", Some(t)).status,
+            200,
+            "{who}"
+        );
+    }
+    // olga: the answers for a crate that does not exist, word for word.
+    let as_nope = |s: (u16, String)| (s.0, s.1.replace("secret", "nope"));
+    let nope_dl = format!("/dl/nope/1.0.0/{ck}");
+    assert_eq!(as_nope(seen(h, &dl, &w.olga)), seen(h, &nope_dl, &w.olga));
+    assert_eq!(
+        as_nope(seen(h, api_dl, &w.olga)),
+        seen(h, "/api/v1/crates/nope/1.0.0/download", &w.olga)
+    );
+    assert_eq!(
+        seen(h, api_dl, &w.olga),
+        (
+            404,
+            r#"{"errors":[{"detail":"crate `secret` does not exist"}]}"#.into()
+        )
+    );
+    assert_eq!(
+        as_nope(seen(h, "/api/v1/crates/secret/owners", &w.olga)),
+        seen(h, "/api/v1/crates/nope/owners", &w.olga)
+    );
+    let send = |method: &str, path: &str, t: &str, body: &[u8]| {
+        let r = h.send(method, path, Some(t), body.to_vec());
+        (r.status, r.text())
+    };
+    let before = h.snapshot();
+    for (method, path, body) in [
+        ("DELETE", "/api/v1/crates/{}/1.0.0/yank", &b""[..]),
+        ("PUT", "/api/v1/crates/{}/1.0.0/unyank", &b""[..]),
+        (
+            "PUT",
+            "/api/v1/crates/{}/owners",
+            &br#"{"users":["olga"]}"#[..],
+        ),
+        (
+            "DELETE",
+            "/api/v1/crates/{}/owners",
+            &br#"{"users":["alice"]}"#[..],
+        ),
+    ] {
+        let on = |name: &str| path.replace("{}", name);
+        assert_eq!(
+            as_nope(send(method, &on("secret"), &w.olga, body)),
+            send(method, &on("nope"), &w.olga, body),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(h.snapshot(), before, "nothing changed");
+    // A reader who is not an owner may know the crate exists.
+    assert_eq!(
+        send("DELETE", "/api/v1/crates/secret/1.0.0/yank", &w.rita, b""),
+        (
+            403,
+            r#"{"errors":[{"detail":"you are not an owner of crate `secret`; only its owners can do this"}]}"#
+                .into()
+        )
+    );
+}
+
+/// A web session's GET, status and body.
+fn page(h: &Harness, session: &(String, String), path: &str) -> (u16, String) {
+    let r = block_on(h.send_async(
+        "GET",
+        path,
+        None,
+        &[("cookie", session.0.as_str())],
+        Vec::new(),
+    ));
+    (r.status, r.text())
+}
+
+fn names(body: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn searches_lists_pages_and_dependents_show_a_restricted_crate_to_its_readers_only() {
+    let w = world();
+    let h = &w.h;
+    // cargo search: hits and the total, filtered before counting.
+    let search = |t: &str| {
+        let v = h.get("/api/v1/crates?q=e", Some(t)).json();
+        let hits: Vec<String> = v["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        (hits, v["meta"]["total"].as_u64().unwrap())
+    };
+    let both = (vec!["open".to_string(), "secret".to_string()], 2);
+    for (who, t) in [
+        ("owner", &w.alice),
+        ("team", &w.tim),
+        ("reader", &w.rita),
+        ("reader team", &w.gus),
+        ("admin", &w.root),
+    ] {
+        assert_eq!(search(t), both, "{who}");
+    }
+    assert_eq!(search(&w.olga), (vec!["open".to_string()], 1));
+    assert_eq!(
+        h.get("/api/v1/crates?q=secret", Some(&w.olga)).json()["meta"]["total"],
+        0
+    );
+    // The web app: list, search, crate page, version page, dependents.
+    let olga = web_session(h, "olga", false);
+    let gus = web_session(h, "gus", false);
+    for (who, s, visible) in [("olga", &olga, false), ("gus", &gus, true)] {
+        let list = page(h, s, "/web/api/crates?sort=name");
+        assert_eq!(list.0, 200);
+        let expect: Vec<&str> = if visible {
+            vec!["open", "secret"]
+        } else {
+            vec!["open"]
+        };
+        assert_eq!(names(&list.1), expect, "{who} list");
+        let v: serde_json::Value = serde_json::from_str(&list.1).unwrap();
+        assert_eq!(v["meta"]["total"], expect.len(), "{who} count");
+        assert_eq!(
+            names(&page(h, s, "/web/api/crates?q=secr").1).len(),
+            usize::from(visible),
+            "{who} search"
+        );
+        let deps = page(h, s, "/web/api/crates/open/dependents");
+        let expect: Vec<&str> = if visible { vec!["secret"] } else { vec![] };
+        assert_eq!(names(&deps.1), expect, "{who} dependents");
+        let v: serde_json::Value = serde_json::from_str(&deps.1).unwrap();
+        assert_eq!(v["meta"]["total"], expect.len(), "{who} dependents count");
+        let open_page: serde_json::Value =
+            serde_json::from_str(&page(h, s, "/web/api/crates/open").1).unwrap();
+        assert_eq!(
+            open_page["dependents"]["meta"]["total"],
+            expect.len(),
+            "{who} page"
+        );
+        for path in [
+            "/web/api/crates/{}",
+            "/web/api/crates/{}/versions",
+            "/web/api/crates/{}/dependents",
+            "/web/api/crates/{}/versions/1.0.0",
+        ] {
+            let (status, body) = page(h, s, &path.replace("{}", "secret"));
+            if visible {
+                assert_eq!(status, 200, "{who} {path}");
+            } else {
+                assert_eq!(
+                    (status, body.replace("secret", "nope")),
+                    page(h, s, &path.replace("{}", "nope")),
+                    "{who} {path}"
+                );
+            }
+        }
+    }
 }

@@ -40,7 +40,7 @@ fn add(c: &Connection, name: &str, description: &str, keywords: &str) {
 
 /// Runs `SEARCH` and `SEARCH_COUNT` as the D1 store binds them.
 fn search(c: &Connection, q: &str, filter: &ReadFilter) -> (Vec<String>, i64) {
-    let args: Vec<Value> = sql::search_args(q, filter, 100, 0).unwrap();
+    let args: Vec<Value> = sql::search_args(q, filter, None, 100, 0).unwrap();
     let mut stmt = c.prepare(sql::SEARCH).unwrap();
     let names = stmt
         .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(1))
@@ -48,7 +48,7 @@ fn search(c: &Connection, q: &str, filter: &ReadFilter) -> (Vec<String>, i64) {
         .map(Result::unwrap)
         .collect();
     let total = c
-        .query_row(sql::SEARCH_COUNT, params_from_iter(&args[..5]), |r| {
+        .query_row(sql::SEARCH_COUNT, params_from_iter(&args[..6]), |r| {
             r.get(0)
         })
         .unwrap();

@@ -159,6 +159,12 @@ impl Principal {
         }
     }
 
+    /// Whose reads the store's lists filter by: `None` for an
+    /// administrator, who reads every crate.
+    pub fn viewer(&self) -> Option<i64> {
+        (!self.is_admin).then_some(self.user_id)
+    }
+
     /// Whether this user may read a crate of this visibility (the token's
     /// scopes and patterns are checked apart). `RestrictedLarge` must be
     /// resolved from the database first; here it reads as no.

@@ -17,8 +17,8 @@ fn missing(name: &str, version: &str) -> AppError {
     ))
 }
 
-/// The bytes for `dl/{crate}/{version}/{cksum}`: one blob read, no
-/// database query.
+/// The bytes for `dl/{crate}/{version}/{cksum}`: one index-store read
+/// (who may read the crate) and one blob read, no database query.
 pub async fn by_checksum<S: Stores>(
     app: &App<S>,
     who: &Principal,
@@ -27,6 +27,11 @@ pub async fn by_checksum<S: Stores>(
     cksum: &str,
 ) -> Result<Vec<u8>, AppError> {
     who.require(Scope::Read, Some(name))?;
+    // A restricted crate the caller may not read has no downloads for
+    // them (one index-store read).
+    if !super::access::may_read_by_index(app, who, name).await? {
+        return Err(missing(name, version));
+    }
     if cksum.len() != 64
         || !cksum
             .bytes()
@@ -67,6 +72,6 @@ pub async fn by_version<S: Stores>(
     version: &str,
 ) -> Result<Vec<u8>, AppError> {
     who.require(Scope::Read, Some(name))?;
-    let (c, v) = find_version(app, name, version).await?;
+    let (c, v) = find_version(app, who, name, version).await?;
     by_checksum(app, who, &c.name, &v.num, &v.cksum).await
 }

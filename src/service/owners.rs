@@ -6,7 +6,6 @@ use super::yank::require_owner;
 use super::{App, Stores};
 use crate::auth::{Principal, Scope};
 use crate::error::AppError;
-use crate::protocol::names::canonical;
 use crate::protocol::version::printable;
 use crate::store::{CrateRecord, RemoveOutcome, User};
 use crate::store::{CrateStore as _, UserStore as _};
@@ -31,12 +30,13 @@ pub struct OwnersBody {
     owners: Option<Vec<String>>,
 }
 
-async fn find_crate<S: Stores>(app: &App<S>, name: &str) -> Result<CrateRecord, AppError> {
-    app.store
-        .db()
-        .crate_by_canon(&canonical(name))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("crate `{}` does not exist", printable(name))))
+/// The crate, when `who` may read it (else: as if it did not exist).
+async fn find_crate<S: Stores>(
+    app: &App<S>,
+    who: &Principal,
+    name: &str,
+) -> Result<CrateRecord, AppError> {
+    super::access::readable_crate(app, who, name).await
 }
 
 fn owner_json(u: &User) -> OwnerJson {
@@ -54,7 +54,7 @@ pub async fn list<S: Stores>(
     name: &str,
 ) -> Result<Vec<OwnerJson>, AppError> {
     who.require(Scope::Read, Some(name))?;
-    let c = find_crate(app, name).await?;
+    let c = find_crate(app, who, name).await?;
     Ok(app
         .store
         .db()
@@ -107,7 +107,7 @@ async fn change_request<S: Stores>(
     body: &[u8],
 ) -> Result<(CrateRecord, Vec<User>), AppError> {
     who.require(Scope::ChangeOwners, Some(name))?;
-    let c = find_crate(app, name).await?;
+    let c = find_crate(app, who, name).await?;
     require_owner(app, who, &c).await?;
     let logins = parse_logins(body)?;
     let users = resolve_users(app, &logins).await?;

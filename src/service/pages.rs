@@ -11,7 +11,6 @@ use super::{App, Stores};
 use crate::auth::{Principal, ReadFilter};
 use crate::error::AppError;
 use crate::protocol::index::IndexLine;
-use crate::protocol::names::canonical;
 use crate::protocol::time::format_utc;
 use crate::protocol::version::printable;
 use crate::store::{CrateRecord, CrateSort, CrateStore as _, User};
@@ -51,9 +50,16 @@ fn crate_summary(c: &CrateRecord) -> Value {
     })
 }
 
-/// All crates (sorted) or a search (ranked like `cargo search`).
+/// Whose reads a list is filtered by: `None` for an administrator.
+fn viewer(who: &User) -> Option<i64> {
+    (!who.is_admin).then_some(who.id)
+}
+
+/// All crates the viewer may read (sorted) or a search among them (ranked
+/// like `cargo search`).
 pub async fn list<S: Stores>(
     app: &App<S>,
+    who: &User,
     q: &str,
     sort: CrateSort,
     page: Page,
@@ -66,23 +72,27 @@ pub async fn list<S: Stores>(
     }
     let db = app.store.db();
     let (crates, total) = if q.is_empty() {
-        db.list_crates(sort, page.per_page, page.offset()).await?
-    } else {
-        // A signed-in web session reads every crate.
-        db.search(q, &ReadFilter::All, page.per_page, page.offset())
+        db.list_crates(sort, viewer(who), page.per_page, page.offset())
             .await?
+    } else {
+        // A signed-in web session has no crate patterns.
+        db.search(
+            q,
+            &ReadFilter::All,
+            viewer(who),
+            page.per_page,
+            page.offset(),
+        )
+        .await?
     };
     Ok(
         json!({"crates": crates.iter().map(crate_summary).collect::<Vec<_>>(), "meta": page.meta(total)}),
     )
 }
 
-async fn find<S: Stores>(app: &App<S>, name: &str) -> Result<CrateRecord, AppError> {
-    app.store
-        .db()
-        .crate_by_canon(&canonical(name))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("crate `{}` does not exist", printable(name))))
+/// The crate, when the viewer may read it (else as if it did not exist).
+async fn find<S: Stores>(app: &App<S>, who: &User, name: &str) -> Result<CrateRecord, AppError> {
+    super::access::readable_crate(app, &Principal::session(who), name).await
 }
 
 /// A crate's page: summary, owners, the first page of versions and of
@@ -92,12 +102,12 @@ pub async fn crate_page<S: Stores>(
     who: &User,
     name: &str,
 ) -> Result<Value, AppError> {
-    let c = find(app, name).await?;
+    let c = find(app, who, name).await?;
     let db = app.store.db();
     let owners = db.owners(c.id).await?;
     let first = Page::new(None, None);
     let versions = versions_json(app, &c, first).await?;
-    let dependents = dependents_json(app, &c, first).await?;
+    let dependents = dependents_json(app, who, &c, first).await?;
     let can_yank = who.is_admin || owners.iter().any(|o| o.id == who.id);
     Ok(json!({
         "crate": {
@@ -131,40 +141,53 @@ async fn versions_json<S: Stores>(
     Ok(json!({"versions": list, "meta": page.meta(total)}))
 }
 
+/// The crates that depend on `c`, among those the viewer may read.
 async fn dependents_json<S: Stores>(
     app: &App<S>,
+    who: &User,
     c: &CrateRecord,
     page: Page,
 ) -> Result<Value, AppError> {
     let (cs, total) = app
         .store
         .db()
-        .dependents(&c.canon, page.per_page, page.offset())
+        .dependents(&c.canon, viewer(who), page.per_page, page.offset())
         .await?;
     Ok(
         json!({"crates": cs.iter().map(crate_summary).collect::<Vec<_>>(), "meta": page.meta(total)}),
     )
 }
 
-pub async fn versions<S: Stores>(app: &App<S>, name: &str, page: Page) -> Result<Value, AppError> {
-    let c = find(app, name).await?;
+pub async fn versions<S: Stores>(
+    app: &App<S>,
+    who: &User,
+    name: &str,
+    page: Page,
+) -> Result<Value, AppError> {
+    let c = find(app, who, name).await?;
     versions_json(app, &c, page).await
 }
 
 pub async fn dependents<S: Stores>(
     app: &App<S>,
+    who: &User,
     name: &str,
     page: Page,
 ) -> Result<Value, AppError> {
-    let c = find(app, name).await?;
-    dependents_json(app, &c, page).await
+    let c = find(app, who, name).await?;
+    dependents_json(app, who, &c, page).await
 }
 
 /// One version: README, dependencies grouped by kind (same-registry ones
 /// marked `local` so the page can link them), features, metadata. Two
 /// queries.
-pub async fn version<S: Stores>(app: &App<S>, name: &str, num: &str) -> Result<Value, AppError> {
-    let c = find(app, name).await?;
+pub async fn version<S: Stores>(
+    app: &App<S>,
+    who: &User,
+    name: &str,
+    num: &str,
+) -> Result<Value, AppError> {
+    let c = find(app, who, name).await?;
     let d = app
         .store
         .db()

@@ -52,7 +52,7 @@ pub async fn search<S: Stores>(
     let (hits, total) = app
         .store
         .db()
-        .search(q.trim(), &filter, per_page, offset)
+        .search(q.trim(), &filter, who.viewer(), per_page, offset)
         .await?;
     let crates = hits
         .into_iter()

@@ -5,7 +5,6 @@ use super::index::sync_crate;
 use super::{App, Stores};
 use crate::auth::{Principal, Scope};
 use crate::error::AppError;
-use crate::protocol::names::canonical;
 use crate::protocol::version::{parse_version, printable};
 use crate::store::CrateStore as _;
 use crate::store::{CrateRecord, VersionRecord};
@@ -14,15 +13,11 @@ use crate::store::{CrateRecord, VersionRecord};
 /// say what is missing.
 pub async fn find_version<S: Stores>(
     app: &App<S>,
+    who: &Principal,
     name: &str,
     version: &str,
 ) -> Result<(CrateRecord, VersionRecord), AppError> {
-    let c = app
-        .store
-        .db()
-        .crate_by_canon(&canonical(name))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("crate `{}` does not exist", printable(name))))?;
+    let c = super::access::readable_crate(app, who, name).await?;
     let missing = || {
         AppError::NotFound(format!(
             "crate `{}` has no version `{}`",
@@ -70,7 +65,7 @@ pub async fn set_yanked<S: Stores>(
     now: i64,
 ) -> Result<(), AppError> {
     who.require(Scope::Yank, Some(name))?;
-    let (c, v) = find_version(app, name, version).await?;
+    let (c, v) = find_version(app, who, name, version).await?;
     require_owner(app, who, &c).await?;
     let changed = app
         .store

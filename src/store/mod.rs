@@ -353,6 +353,13 @@ pub trait TokenStore {
 #[allow(async_fn_in_trait)]
 pub trait CrateStore {
     async fn crate_by_canon(&self, canon: &str) -> StoreResult<Option<CrateRecord>>;
+    /// The crate, only when `viewer` may read it (`None`: an
+    /// administrator), in one query.
+    async fn readable_crate(
+        &self,
+        canon: &str,
+        viewer: Option<i64>,
+    ) -> StoreResult<Option<CrateRecord>>;
     /// The crates with any of these canonical names, in one query.
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>>;
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>>;
@@ -427,13 +434,16 @@ pub trait CrateStore {
         &self,
         q: &str,
         filter: &crate::auth::ReadFilter,
+        viewer: Option<i64>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)>;
-    /// A page of all crates, and the total count.
+    /// A page of the crates `viewer` may read (`None`: an administrator,
+    /// every crate), and their count.
     async fn list_crates(
         &self,
         sort: CrateSort,
+        viewer: Option<i64>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)>;
@@ -451,6 +461,7 @@ pub trait CrateStore {
     async fn dependents(
         &self,
         canon: &str,
+        viewer: Option<i64>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)>;

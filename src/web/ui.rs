@@ -409,21 +409,23 @@ pub async fn api<S: Stores>(
             } else {
                 CrateSort::Updated
             };
-            json(200, &pages::list(app, &q, sort, page_of(req)).await?)
+            json(200, &pages::list(app, &user, &q, sort, page_of(req)).await?)
         }
         (Method::GET, ["crates", name]) => {
             json(200, &pages::crate_page(app, &user, &seg(name)?).await?)
         }
-        (Method::GET, ["crates", name, "versions"]) => {
-            json(200, &pages::versions(app, &seg(name)?, page_of(req)).await?)
-        }
+        (Method::GET, ["crates", name, "versions"]) => json(
+            200,
+            &pages::versions(app, &user, &seg(name)?, page_of(req)).await?,
+        ),
         (Method::GET, ["crates", name, "dependents"]) => json(
             200,
-            &pages::dependents(app, &seg(name)?, page_of(req)).await?,
+            &pages::dependents(app, &user, &seg(name)?, page_of(req)).await?,
         ),
-        (Method::GET, ["crates", name, "versions", num]) => {
-            json(200, &pages::version(app, &seg(name)?, &seg(num)?).await?)
-        }
+        (Method::GET, ["crates", name, "versions", num]) => json(
+            200,
+            &pages::version(app, &user, &seg(name)?, &seg(num)?).await?,
+        ),
         (Method::POST, ["crates", name, "versions", num, "yank"]) => {
             let b: Flag = body(req)?;
             pages::yank(app, &user, &seg(name)?, &seg(num)?, b.value, now).await?;

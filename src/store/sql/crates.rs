@@ -31,6 +31,16 @@ impl<E: Executor> CrateStore for SqlStore<E> {
             .await?;
         Ok(r.map(Into::into))
     }
+    async fn readable_crate(
+        &self,
+        canon: &str,
+        viewer: Option<i64>,
+    ) -> StoreResult<Option<CrateRecord>> {
+        let r = self
+            .first::<CrateRow>(Stmt::new(READABLE_CRATE).bind(canon).bind(viewer))
+            .await?;
+        Ok(r.map(Into::into))
+    }
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>> {
         if canons.is_empty() {
             return Ok(Vec::new());
@@ -298,11 +308,12 @@ impl<E: Executor> CrateStore for SqlStore<E> {
         &self,
         q: &str,
         filter: &crate::auth::ReadFilter,
+        viewer: Option<i64>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
-        let args = search_args(q, filter, limit, offset)?;
-        let count_args = args.get(..5).unwrap_or(&args).to_vec();
+        let args = search_args(q, filter, viewer, limit, offset)?;
+        let count_args = args.get(..6).unwrap_or(&args).to_vec();
         self.crate_page(
             Stmt { sql: SEARCH, args },
             Stmt {
@@ -315,6 +326,7 @@ impl<E: Executor> CrateStore for SqlStore<E> {
     async fn list_crates(
         &self,
         sort: CrateSort,
+        viewer: Option<i64>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
@@ -323,8 +335,8 @@ impl<E: Executor> CrateStore for SqlStore<E> {
             CrateSort::Name => LIST_CRATES_NAME,
         };
         self.crate_page(
-            Stmt::new(sql).bind(limit).bind(offset),
-            Stmt::new(COUNT_CRATES),
+            Stmt::new(sql).bind(limit).bind(offset).bind(viewer),
+            Stmt::new(COUNT_CRATES).bind(viewer),
         )
         .await
     }
@@ -352,12 +364,17 @@ impl<E: Executor> CrateStore for SqlStore<E> {
     async fn dependents(
         &self,
         canon: &str,
+        viewer: Option<i64>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<(Vec<CrateRecord>, u32)> {
         self.crate_page(
-            Stmt::new(DEPENDENTS).bind(canon).bind(limit).bind(offset),
-            Stmt::new(COUNT_DEPENDENTS).bind(canon),
+            Stmt::new(DEPENDENTS)
+                .bind(canon)
+                .bind(limit)
+                .bind(offset)
+                .bind(viewer),
+            Stmt::new(COUNT_DEPENDENTS).bind(canon).bind(viewer),
         )
         .await
     }

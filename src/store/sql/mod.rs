@@ -81,12 +81,13 @@ fn count_of(o: Outcome) -> StoreResult<u32> {
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// The arguments of `SEARCH` (all seven) for a query, filter and page;
-/// `SEARCH_COUNT` takes the first five. Lowercasing is ASCII only, as
+/// The arguments of `SEARCH` (all eight) for a query, filter, viewer and
+/// page; `SEARCH_COUNT` takes the first six. Lowercasing is ASCII only, as
 /// SQLite's `lower()` is.
 pub fn search_args(
     q: &str,
     filter: &crate::auth::ReadFilter,
+    viewer: Option<i64>,
     limit: u32,
     offset: u32,
 ) -> StoreResult<Vec<Value>> {
@@ -97,6 +98,7 @@ pub fn search_args(
         Value::from(matches!(filter, crate::auth::ReadFilter::All)),
         super::exec::json_list(&exact)?,
         super::exec::json_list(&prefixes)?,
+        Value::from(viewer),
         Value::from(limit),
         Value::from(offset),
     ])

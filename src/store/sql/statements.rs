@@ -51,6 +51,41 @@ macro_rules! search_where {
     };
 }
 
+/// Whether the viewer (`$p`, a user id; NULL for an administrator) may
+/// read the crate row `$t`: it is visible to the registry, or the viewer
+/// owns it, is granted it, or is in a team that owns or is granted it.
+/// Every list and count of crates passes through this, before counting.
+macro_rules! readable {
+    ($t:literal, $p:literal) => {
+        concat!(
+            "(",
+            $p,
+            " IS NULL OR ",
+            $t,
+            ".visibility = 'registry' \
+             OR EXISTS (SELECT 1 FROM owners o WHERE o.crate_id = ",
+            $t,
+            ".id AND o.user_id = ",
+            $p,
+            ") \
+             OR EXISTS (SELECT 1 FROM crate_readers r WHERE r.crate_id = ",
+            $t,
+            ".id AND r.user_id = ",
+            $p,
+            ") \
+             OR EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = ",
+            $p,
+            " AND ( \
+                  m.team_id IN (SELECT team_id FROM team_owners WHERE crate_id = ",
+            $t,
+            ".id) \
+                  OR m.team_id IN (SELECT team_id FROM crate_readers WHERE crate_id = ",
+            $t,
+            ".id AND team_id IS NOT NULL))))"
+        )
+    };
+}
+
 /// The restart test of `AttemptRule::next` for the stored row (`?2` now,
 /// `?4` window).
 macro_rules! attempt_restarts {
@@ -192,6 +227,9 @@ statements! {
     // Crates and versions.
     CRATE_BY_ID = concat!("SELECT ", crate_cols!(), " FROM crates WHERE id = ?1");
     CRATE_BY_CANON = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon = ?1");
+    /// The crate, only when `?2` (a user id; NULL for an administrator)
+    /// may read it.
+    READABLE_CRATE = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon = ?1 AND ", readable!("crates", "?2"));
     /// `?1`: a JSON list of canonical names.
     CRATES_BY_CANONS = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon IN (SELECT value FROM json_each(?1))");
     ALL_CRATES = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY id");
@@ -276,26 +314,33 @@ statements! {
     OTHER_OWNERS = "SELECT COUNT(*) AS n FROM owners WHERE crate_id = ?1 AND user_id NOT IN (SELECT value FROM json_each(?2))";
 
     // Pages and search.
-    LIST_CRATES_UPDATED = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY updated_at DESC, id DESC LIMIT ?1 OFFSET ?2");
-    LIST_CRATES_NAME = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY canon LIMIT ?1 OFFSET ?2");
-    COUNT_CRATES = "SELECT COUNT(*) AS n FROM crates";
+    /// `?3` the viewer (NULL: every crate).
+    LIST_CRATES_UPDATED = concat!("SELECT ", crate_cols!(), " FROM crates WHERE ", readable!("crates", "?3"),
+        " ORDER BY updated_at DESC, id DESC LIMIT ?1 OFFSET ?2");
+    LIST_CRATES_NAME = concat!("SELECT ", crate_cols!(), " FROM crates WHERE ", readable!("crates", "?3"),
+        " ORDER BY canon LIMIT ?1 OFFSET ?2");
+    COUNT_CRATES = concat!("SELECT COUNT(*) AS n FROM crates WHERE ", readable!("crates", "?1"));
     VERSIONS_PAGE = "SELECT num, pubtime, yanked, rust_version FROM versions WHERE crate_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3";
     COUNT_VERSIONS = "SELECT COUNT(*) AS n FROM versions WHERE crate_id = ?1";
     VERSION_DETAIL = "SELECT num, pubtime, yanked, cksum, size, entry, description, license, homepage, documentation, repository, keywords, categories, readme_html \
          FROM versions WHERE crate_id = ?1 AND num = ?2";
-    DEPENDENTS = "SELECT c.id, c.name, c.canon, c.created_at, c.updated_at, c.rev, c.indexed_rev, c.max_version, c.description, c.keywords \
-         FROM crates c WHERE c.id IN (SELECT crate_id FROM dependencies WHERE dep_canon = ?1) ORDER BY c.canon LIMIT ?2 OFFSET ?3";
-    COUNT_DEPENDENTS = "SELECT COUNT(DISTINCT crate_id) AS n FROM dependencies WHERE dep_canon = ?1";
+    /// `?4` the viewer (NULL: every crate).
+    DEPENDENTS = concat!("SELECT c.id, c.name, c.canon, c.created_at, c.updated_at, c.rev, c.indexed_rev, c.max_version, c.description, c.keywords \
+         FROM crates c WHERE c.id IN (SELECT crate_id FROM dependencies WHERE dep_canon = ?1) AND ", readable!("c", "?4"),
+        " ORDER BY c.canon LIMIT ?2 OFFSET ?3");
+    /// `?2` the viewer.
+    COUNT_DEPENDENTS = concat!("SELECT COUNT(*) AS n FROM crates c WHERE c.id IN (SELECT crate_id FROM dependencies WHERE dep_canon = ?1) AND ",
+        readable!("c", "?2"));
     /// A page of search hits: exact name, then prefix, then the rest, by
-    /// canonical name (`?6` limit, `?7` offset).
+    /// canonical name (`?6` the viewer, `?7` limit, `?8` offset).
     SEARCH = concat!(
         "SELECT ", crate_cols!(), " FROM crates WHERE ",
-        search_where!(),
+        search_where!(), " AND ", readable!("crates", "?6"),
         " ORDER BY CASE WHEN canon = ?1 THEN 0 WHEN substr(canon, 1, length(?1)) = ?1 THEN 1 ELSE 2 END, canon \
-         LIMIT ?6 OFFSET ?7"
+         LIMIT ?7 OFFSET ?8"
     );
-    /// How many crates the caller may read match (`?1`-`?5` as `SEARCH`).
-    SEARCH_COUNT = concat!("SELECT COUNT(*) AS n FROM crates WHERE ", search_where!());
+    /// How many crates the caller may read match (`?1`-`?6` as `SEARCH`).
+    SEARCH_COUNT = concat!("SELECT COUNT(*) AS n FROM crates WHERE ", search_where!(), " AND ", readable!("crates", "?6"));
 
     // Web sign-in.
     PASSWORD_HASH = "SELECT password_hash FROM users WHERE id = ?1";
