@@ -441,3 +441,38 @@ fn searches_lists_pages_and_dependents_show_a_restricted_crate_to_its_readers_on
         }
     }
 }
+
+#[test]
+fn publishing_next_to_a_restricted_crate_reveals_nothing_about_it() {
+    let w = world();
+    let h = &w.h;
+    let before = h.snapshot();
+    // Its name is taken, and that is all olga learns: not its spelling.
+    let r = h.publish(&w.olga, CrateSpec::new("secret", "2.0.0").body());
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            400,
+            r#"{"errors":[{"detail":"the crate name `secret` is not available; choose another name"}]}"#
+                .into()
+        )
+    );
+    let r = h.publish(&w.olga, CrateSpec::new("SECRET", "2.0.0").body());
+    assert_eq!(
+        r.text(),
+        r#"{"errors":[{"detail":"the crate name `SECRET` is not available; choose another name"}]}"#
+    );
+    // A dependency on it is answered as for a crate that does not exist.
+    let uses = |dep_name: &str| {
+        CrateSpec::new("consumer", "1.0.0")
+            .dep(dep(dep_name, "^1", "normal"))
+            .body()
+    };
+    let hidden = h.publish(&w.olga, uses("secret"));
+    let absent = h.publish(&w.olga, uses("nope"));
+    assert_eq!(hidden.status, 400);
+    assert_eq!(hidden.text().replace("secret", "nope"), absent.text());
+    assert_eq!(h.snapshot(), before, "nothing stored");
+    // Someone who can read both publishes it.
+    assert_eq!(h.publish(&w.gus, uses("secret")).status, 200);
+}

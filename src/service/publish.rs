@@ -62,8 +62,18 @@ pub async fn publish<S: Stores>(
     // nothing about crates that exist.
     who.require_one_of(&[Scope::PublishNew, Scope::PublishUpdate], Some(&name))?;
     let existing = store.db().crate_by_canon(&canon).await?;
+    // A restricted crate the publisher may not read: its name is taken,
+    // and nothing more is said (not its spelling, not its owners).
+    let hidden = match (&existing, who.viewer()) {
+        (Some(_), Some(viewer)) => store
+            .db()
+            .readable_crate(&canon, Some(viewer))
+            .await?
+            .is_none(),
+        _ => false,
+    };
     match &existing {
-        Some(c) if !who.read_filter().allows(&c.name) => {
+        Some(c) if hidden || !who.read_filter().allows(&c.name) => {
             return Err(AppError::BadRequest(format!(
                 "the crate name `{name}` is not available; choose another name"
             )));
@@ -104,12 +114,13 @@ pub async fn publish<S: Stores>(
 
     if !valid.local_deps.is_empty() {
         let canons: Vec<String> = valid.local_deps.iter().map(|d| canonical(d)).collect();
-        // Crates the token may not read are answered as if absent: the
-        // message reveals neither their existence nor their spelling.
+        // Crates the token (or its user) may not read are answered as if
+        // absent: the message reveals neither their existence nor their
+        // spelling.
         let filter = who.read_filter();
         let found: Vec<_> = store
             .db()
-            .crates_by_canons(&canons)
+            .readable_crates_by_canons(&canons, who.viewer())
             .await?
             .into_iter()
             .filter(|c| filter.allows(&c.name))

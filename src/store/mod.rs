@@ -362,6 +362,12 @@ pub trait CrateStore {
     ) -> StoreResult<Option<CrateRecord>>;
     /// The crates with any of these canonical names, in one query.
     async fn crates_by_canons(&self, canons: &[String]) -> StoreResult<Vec<CrateRecord>>;
+    /// Those of them `viewer` may read (`None`: an administrator).
+    async fn readable_crates_by_canons(
+        &self,
+        canons: &[String],
+        viewer: Option<i64>,
+    ) -> StoreResult<Vec<CrateRecord>>;
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>>;
     /// The version equal to `num_no_build` ignoring build metadata.
     async fn version(

@@ -48,6 +48,21 @@ impl<E: Executor> CrateStore for SqlStore<E> {
         self.crate_list(Stmt::new(CRATES_BY_CANONS).bind(json_list(canons)?))
             .await
     }
+    async fn readable_crates_by_canons(
+        &self,
+        canons: &[String],
+        viewer: Option<i64>,
+    ) -> StoreResult<Vec<CrateRecord>> {
+        if canons.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.crate_list(
+            Stmt::new(READABLE_CRATES_BY_CANONS)
+                .bind(json_list(canons)?)
+                .bind(viewer),
+        )
+        .await
+    }
     async fn all_crates(&self) -> StoreResult<Vec<CrateRecord>> {
         self.crate_list(Stmt::new(ALL_CRATES)).await
     }

@@ -232,6 +232,9 @@ statements! {
     READABLE_CRATE = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon = ?1 AND ", readable!("crates", "?2"));
     /// `?1`: a JSON list of canonical names.
     CRATES_BY_CANONS = concat!("SELECT ", crate_cols!(), " FROM crates WHERE canon IN (SELECT value FROM json_each(?1))");
+    /// Those of them `?2` may read.
+    READABLE_CRATES_BY_CANONS = concat!("SELECT ", crate_cols!(),
+        " FROM crates WHERE canon IN (SELECT value FROM json_each(?1)) AND ", readable!("crates", "?2"));
     ALL_CRATES = concat!("SELECT ", crate_cols!(), " FROM crates ORDER BY id");
     CRATE_REV = "SELECT rev FROM crates WHERE id = ?1";
     VERSION = concat!("SELECT ", version_cols!(), " FROM versions WHERE crate_id = ?1 AND num_no_build = ?2");
