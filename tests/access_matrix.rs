@@ -476,3 +476,204 @@ fn publishing_next_to_a_restricted_crate_reveals_nothing_about_it() {
     // Someone who can read both publishes it.
     assert_eq!(h.publish(&w.gus, uses("secret")).status, 200);
 }
+
+/// Audit rows about access: (actor, action, detail).
+fn access_audit(h: &Harness) -> Vec<(Option<i64>, String, String)> {
+    h.app
+        .store
+        .sqlite()
+        .with_conn(|c| {
+            let mut st = c.prepare(
+                "SELECT actor, action, detail FROM audit WHERE action IN ('visibility', 'reader-grant', 'reader-revoke') ORDER BY id",
+            )?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .unwrap()
+}
+
+#[test]
+fn owners_and_administrators_restrict_crates_and_grant_readers() {
+    use edge_registry::service::access;
+    use edge_registry::store::UserStore as _;
+    let h = Harness::new();
+    let alice_t = h.token("alice");
+    h.publish_ok(&alice_t, "vault", "1.0.0");
+    let olga_t = h.token("olga");
+    let gus_t = h.token("gus");
+    block_on(teams::create(&h.app, Actor::Operator, "readers", h.now)).unwrap();
+    block_on(teams::add_member(
+        &h.app,
+        Actor::Operator,
+        "readers",
+        "gus",
+        false,
+        h.now,
+    ))
+    .unwrap();
+    let user = |l: &str| block_on(h.app.store.db.user_by_login(l)).unwrap().unwrap();
+    let (alice, olga) = (user("alice"), user("olga"));
+    let index = "/index/va/ul/vault";
+    assert_eq!(h.get(index, Some(&olga_t)).status, 200);
+    // Not an owner: refused, and nothing changes.
+    let e = block_on(access::set_visibility(
+        &h.app,
+        Actor::User(&olga),
+        "vault",
+        true,
+        h.now,
+    ))
+    .unwrap_err();
+    assert_eq!(
+        (e.status(), e.detail()),
+        (
+            403,
+            "only owners of crate `vault` and administrators can change who may read it".into()
+        )
+    );
+    assert!(access_audit(&h).is_empty());
+    // The owner restricts it: at once, olga's index read is a 404.
+    assert!(
+        block_on(access::set_visibility(
+            &h.app,
+            Actor::User(&alice),
+            "vault",
+            true,
+            h.now
+        ))
+        .unwrap()
+    );
+    assert!(
+        !block_on(access::set_visibility(
+            &h.app,
+            Actor::User(&alice),
+            "vault",
+            true,
+            h.now
+        ))
+        .unwrap()
+    );
+    assert_eq!(h.get(index, Some(&olga_t)).status, 404);
+    assert_eq!(h.get(index, Some(&alice_t)).status, 200);
+    // Now olga cannot even see it to ask.
+    let e = block_on(access::set_visibility(
+        &h.app,
+        Actor::User(&olga),
+        "vault",
+        false,
+        h.now,
+    ))
+    .unwrap_err();
+    assert_eq!(
+        (e.status(), e.detail()),
+        (404, "crate `vault` does not exist".into())
+    );
+    // Grants: a team and a user.
+    assert!(
+        block_on(access::set_reader(
+            &h.app,
+            Actor::User(&alice),
+            "vault",
+            "team:readers",
+            true,
+            h.now
+        ))
+        .unwrap()
+    );
+    assert_eq!(h.get(index, Some(&gus_t)).status, 200);
+    assert!(
+        block_on(access::set_reader(
+            &h.app,
+            Actor::Operator,
+            "vault",
+            "olga",
+            true,
+            h.now
+        ))
+        .unwrap()
+    );
+    assert_eq!(h.get(index, Some(&olga_t)).status, 200);
+    assert!(
+        block_on(access::set_reader(
+            &h.app,
+            Actor::Operator,
+            "vault",
+            "olga",
+            false,
+            h.now
+        ))
+        .unwrap()
+    );
+    assert_eq!(h.get(index, Some(&olga_t)).status, 404);
+    for (grantee, msg) in [
+        (
+            "team:nope",
+            "team `nope` does not exist; an administrator can create it",
+        ),
+        ("nobody", "could not find a user with login `nobody`"),
+    ] {
+        let e = block_on(access::set_reader(
+            &h.app,
+            Actor::Operator,
+            "vault",
+            grantee,
+            true,
+            h.now,
+        ))
+        .unwrap_err();
+        assert_eq!((e.status(), e.detail()), (404, msg.into()));
+    }
+    // A new owner reads it as soon as they are added.
+    let r = h.send(
+        "PUT",
+        "/api/v1/crates/vault/owners",
+        Some(&alice_t),
+        br#"{"users":["olga"]}"#.to_vec(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(h.get(index, Some(&olga_t)).status, 200);
+    // Back to every user.
+    assert!(
+        block_on(access::set_visibility(
+            &h.app,
+            Actor::Operator,
+            "vault",
+            false,
+            h.now
+        ))
+        .unwrap()
+    );
+    assert_eq!(
+        access_audit(&h),
+        vec![
+            (
+                Some(alice.id),
+                "visibility".into(),
+                r#"{"visibility":"restricted"}"#.into()
+            ),
+            (
+                Some(alice.id),
+                "reader-grant".into(),
+                r#"{"user":null,"team":"readers"}"#.into()
+            ),
+            (
+                None,
+                "reader-grant".into(),
+                r#"{"user":"olga","team":null}"#.into()
+            ),
+            (
+                None,
+                "reader-revoke".into(),
+                r#"{"user":"olga","team":null}"#.into()
+            ),
+            (
+                None,
+                "visibility".into(),
+                r#"{"visibility":"registry"}"#.into()
+            ),
+        ]
+    );
+    // Every change left the index file in step with the database.
+    let (_, drift) = block_on(edge_registry::service::verify::verify(&h.app.store, false)).unwrap();
+    assert!(drift.is_empty(), "{drift:?}");
+}

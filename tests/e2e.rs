@@ -2060,3 +2060,60 @@ fn admin_makes_teams_and_changes_their_members() {
         "{list}"
     );
 }
+
+#[test]
+#[ignore = "needs wrangler dev; run by scripts/test"]
+fn a_restricted_crate_is_hidden_through_real_kv_metadata() {
+    let s = srv();
+    let r = publish_in_parallel(vec![raw_publish_body("e2e-vault", "1.0.0", "v")]);
+    assert_eq!(r[0].0, 200, "{}", r[0].1);
+    let olga = new_token("e2e-olga");
+    admin(&["team", "add", "e2e-vault-readers"]);
+    let gus = new_token("e2e-gus");
+    admin(&["team", "member", "add", "e2e-vault-readers", "e2e-gus"]);
+    let url = format!("{}/index/e2/e-/e2e-vault", s.base);
+    let get = |t: &str| curl(&["-H", &format!("Authorization: {t}"), &url]);
+    assert_eq!(get(&olga).0, 200);
+    let out = admin(&["crate", "visibility", "e2e-vault", "restricted"]);
+    assert_eq!(
+        out,
+        "`e2e-vault` is now restricted to its owners and granted readers\n"
+    );
+    // The readers live in the file's KV metadata under workerd.
+    let (status, _, body) = get(&olga);
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        r#"{"errors":[{"detail":"no such crate in this registry"}]}"#
+    );
+    assert_eq!(get(alice()).0, 200, "the owner");
+    assert_eq!(get(&gus).0, 404);
+    let out = admin(&["crate", "grant", "e2e-vault", "team:e2e-vault-readers"]);
+    assert_eq!(out, "`team:e2e-vault-readers` may read `e2e-vault`\n");
+    // gus's token was cached with his teams: a new token sees it at once.
+    let gus2 = new_token("e2e-gus");
+    assert_eq!(get(&gus2).0, 200);
+    let search = |t: &str| {
+        curl(&[
+            "-H",
+            &format!("Authorization: {t}"),
+            &format!("{}/api/v1/crates?q=e2e-vault", s.base),
+        ])
+        .2
+    };
+    assert!(search(&gus2).contains("\"total\":1"), "{}", search(&gus2));
+    assert!(search(&olga).contains("\"total\":0"), "{}", search(&olga));
+    admin(&["crate", "visibility", "e2e-vault", "registry"]);
+    assert_eq!(get(&olga).0, 200);
+    let out = Command::new(root().join("scripts/admin"))
+        .args(["crate", "visibility", "e2e-vault", "secret"])
+        .env("STATE_DIR", &s.state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        both(&out).contains("error: visibility is `registry` or `restricted`, not `secret`"),
+        "{}",
+        both(&out)
+    );
+}

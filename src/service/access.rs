@@ -5,12 +5,13 @@
 //! teams) and granted readers only, and answers everyone else as if it
 //! did not exist. A token's scopes and crate patterns are checked apart.
 
+use super::teams::{self, Actor};
 use super::{App, Stores};
 use crate::auth::{Principal, Visibility};
 use crate::error::AppError;
 use crate::protocol::names::canonical;
 use crate::protocol::version::printable;
-use crate::store::{CrateRecord, CrateStore as _, TeamStore as _};
+use crate::store::{CrateRecord, CrateStore as _, ReaderRef, TeamStore as _, UserStore as _};
 
 /// What every read route answers for a crate that does not exist, or that
 /// the caller may not read.
@@ -67,4 +68,99 @@ pub async fn may_read_by_index<S: Stores>(
         // Not under this spelling: the database knows the crate's own.
         None => Ok(readable_crate(app, p, name).await.is_ok()),
     }
+}
+
+/// The crate whose access `who` wants to change: administrators (and the
+/// operator's command line) may change any, its user owners theirs; to
+/// anyone else it does not exist.
+async fn managed_crate<S: Stores>(
+    app: &App<S>,
+    who: Actor<'_>,
+    name: &str,
+) -> Result<CrateRecord, AppError> {
+    let db = app.store.db();
+    match who {
+        Actor::Operator => db
+            .crate_by_canon(&canonical(name))
+            .await?
+            .ok_or_else(|| no_such_crate(name)),
+        Actor::User(u) => {
+            let viewer = (!u.is_admin).then_some(u.id);
+            let c = db
+                .readable_crate(&canonical(name), viewer)
+                .await?
+                .ok_or_else(|| no_such_crate(name))?;
+            if u.is_admin || db.is_owner(c.id, u.id).await? {
+                Ok(c)
+            } else {
+                Err(AppError::Forbidden(format!(
+                    "only owners of crate `{}` and administrators can change who may read it",
+                    c.name
+                )))
+            }
+        }
+    }
+}
+
+/// Makes a crate readable by every user, or restricted to its owners and
+/// granted readers; renders its index file with it. Whether it changed.
+pub async fn set_visibility<S: Stores>(
+    app: &App<S>,
+    who: Actor<'_>,
+    name: &str,
+    restricted: bool,
+    now: i64,
+) -> Result<bool, AppError> {
+    let c = managed_crate(app, who, name).await?;
+    let actor = match who {
+        Actor::User(u) => Some(u.id),
+        Actor::Operator => None,
+    };
+    let changed = app
+        .store
+        .db()
+        .set_visibility(c.id, restricted, actor, now)
+        .await?;
+    super::index::sync_crate(&app.store, c.id).await?;
+    Ok(changed)
+}
+
+/// The user (`login`) or team (`team:NAME`) a grant names.
+async fn reader<S: Stores>(app: &App<S>, who: &str) -> Result<ReaderRef, AppError> {
+    if let Some(team) = teams::team_name(who) {
+        return Ok(ReaderRef::Team(teams::find(app, team).await?.id));
+    }
+    let u = app.store.db().user_by_login(who).await?.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "could not find a user with login `{}`",
+            printable(who)
+        ))
+    })?;
+    Ok(ReaderRef::User(u.id))
+}
+
+/// Grants (or, with `grant` false, takes back) read access to a user or a
+/// team; renders the crate's index file. Whether anything changed.
+pub async fn set_reader<S: Stores>(
+    app: &App<S>,
+    who: Actor<'_>,
+    name: &str,
+    grantee: &str,
+    grant: bool,
+    now: i64,
+) -> Result<bool, AppError> {
+    let c = managed_crate(app, who, name).await?;
+    let r = reader(app, grantee).await?;
+    let actor = match who {
+        Actor::User(u) => Some(u.id),
+        Actor::Operator => None,
+    };
+    let db = app.store.db();
+    let changed = if grant {
+        db.grant_reader(c.id, r, actor, now).await?
+    } else {
+        db.revoke_reader(c.id, r, actor, now).await?
+    };
+    super::index::sync_crate(&app.store, c.id).await?;
+    Ok(changed)
 }

@@ -134,6 +134,8 @@ pub async fn add<S: Stores>(
         .db()
         .add_owners(c.id, &ids, who.user_id, now)
         .await?;
+    // Owners read a restricted crate: its index file names them.
+    super::index::sync_crate(&app.store, c.id).await?;
     let names: Vec<String> = users.iter().map(|u| format!("`{}`", u.login)).collect();
     Ok(format!(
         "user {} has been added as an owner of crate `{}`",
@@ -158,7 +160,10 @@ pub async fn remove<S: Stores>(
         .remove_owners(c.id, &ids, who.user_id, now)
         .await?
     {
-        RemoveOutcome::Removed(_) => Ok("owners successfully removed".into()),
+        RemoveOutcome::Removed(_) => {
+            super::index::sync_crate(&app.store, c.id).await?;
+            Ok("owners successfully removed".into())
+        }
         RemoveOutcome::WouldOrphan => Err(AppError::BadRequest(format!(
             "cannot remove every owner of crate `{}`; add another owner first",
             c.name

@@ -637,6 +637,38 @@ pub trait TeamStore {
     /// Who may read a crate: `None` when there is no such crate.
     async fn crate_visibility(&self, crate_id: i64)
     -> StoreResult<Option<crate::auth::Visibility>>;
+    /// Sets a crate's visibility; whether it changed. A change bumps the
+    /// crate's revision (its index file carries the visibility).
+    async fn set_visibility(
+        &self,
+        crate_id: i64,
+        restricted: bool,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Grants a user or a team read access; whether it was new.
+    async fn grant_reader(
+        &self,
+        crate_id: i64,
+        reader: ReaderRef,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Takes a grant back; whether there was one.
+    async fn revoke_reader(
+        &self,
+        crate_id: i64,
+        reader: ReaderRef,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool>;
+}
+
+/// A reader granted a crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderRef {
+    User(i64),
+    Team(i64),
 }
 
 /// The whole database.

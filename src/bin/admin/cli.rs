@@ -16,6 +16,8 @@ pub const USAGE: &str = "usage: scripts/admin [--remote] <command>
   team add <team>
   team member add|remove <team> <login> [--maintainer]
   team list                                 (every team and its members)
+  crate visibility <crate> registry|restricted
+  crate grant|revoke <crate> <login | team:NAME>
   reindex [<crate>]
   backup <file>                             (database rows and .crate blobs, as a .tar.gz)
   restore <file> [--force]                  (into an empty registry; --force allows a non-empty one)
@@ -114,6 +116,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 return Err("--maintainer goes with `team member add`".into());
             }
             commands::team_member(&registry(&t, None)?, add, team, login, maintainer)
+        }
+        ["crate", "visibility", name, value] => {
+            commands::crate_visibility(&registry(&t, None)?, name, value)
+        }
+        ["crate", op @ ("grant" | "revoke"), name, who] => {
+            commands::crate_reader(&registry(&t, None)?, *op == "grant", name, who)
         }
         ["reindex"] => commands::reindex(&registry(&t, None)?, None),
         ["reindex", name] => commands::reindex(&registry(&t, None)?, Some(name)),

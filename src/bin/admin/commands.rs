@@ -358,3 +358,55 @@ pub fn team_list(r: &Registry) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `crate visibility <crate> registry|restricted`.
+pub fn crate_visibility(r: &Registry, name: &str, value: &str) -> Result<(), String> {
+    let restricted = match value {
+        "registry" => false,
+        "restricted" => true,
+        other => {
+            return Err(format!(
+                "visibility is `registry` or `restricted`, not `{other}`"
+            ));
+        }
+    };
+    let changed = block_on(edge_registry::service::access::set_visibility(
+        &r.app,
+        Actor::Operator,
+        name,
+        restricted,
+        now(),
+    ))
+    .map_err(detail)?;
+    let what = if restricted {
+        "restricted to its owners and granted readers"
+    } else {
+        "readable by every user"
+    };
+    if changed {
+        println!("`{name}` is now {what}");
+    } else {
+        println!("`{name}` was already {what}");
+    }
+    Ok(())
+}
+
+/// `crate grant|revoke <crate> <login | team:NAME>`.
+pub fn crate_reader(r: &Registry, grant: bool, name: &str, who: &str) -> Result<(), String> {
+    let changed = block_on(edge_registry::service::access::set_reader(
+        &r.app,
+        Actor::Operator,
+        name,
+        who,
+        grant,
+        now(),
+    ))
+    .map_err(detail)?;
+    match (grant, changed) {
+        (true, true) => println!("`{who}` may read `{name}`"),
+        (true, false) => println!("`{who}` could already read `{name}`"),
+        (false, true) => println!("`{who}` is no longer granted `{name}`"),
+        (false, false) => println!("`{who}` had no grant on `{name}`"),
+    }
+    Ok(())
+}

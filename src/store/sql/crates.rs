@@ -283,8 +283,14 @@ impl<E: Executor> CrateStore for SqlStore<E> {
                 .bind(actor)
                 .bind(now)
         };
+        // The crate's readers include its owners: its index file is
+        // rendered again.
         let out = self
-            .batch(vec![change(ADD_OWNERS_AUDIT), change(ADD_OWNERS)])
+            .batch(vec![
+                change(ADD_OWNERS_AUDIT),
+                change(ADD_OWNERS),
+                Stmt::new(BUMP_REV).bind(crate_id).bind(now),
+            ])
             .await?;
         Ok(out.get(1).map(|o| o.changes).unwrap_or(0))
     }
@@ -308,6 +314,7 @@ impl<E: Executor> CrateStore for SqlStore<E> {
                     .bind(now),
                 Stmt::new(REMOVE_OWNERS).bind(crate_id).bind(ids.clone()),
                 Stmt::new(OTHER_OWNERS).bind(crate_id).bind(ids),
+                Stmt::new(BUMP_REV).bind(crate_id).bind(now),
             ])
             .await?
             .into_iter();

@@ -475,6 +475,22 @@ statements! {
          FROM team_members m JOIN teams t ON t.id = m.team_id JOIN users u ON u.id = m.user_id WHERE m.team_id = ?1 AND m.user_id = ?2";
     REMOVE_MEMBER = "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2";
     USER_TEAM_IDS = "SELECT team_id AS id FROM team_members WHERE user_id = ?1 ORDER BY team_id";
+    /// `?1` crate, `?2` 'registry' or 'restricted', `?3` actor, `?4` now.
+    SET_VISIBILITY_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?4, ?3, 'visibility', id, json_object('visibility', ?2) FROM crates WHERE id = ?1 AND visibility != ?2";
+    SET_VISIBILITY = "UPDATE crates SET visibility = ?2, rev = rev + 1, changed_at = ?4 WHERE id = ?1 AND visibility != ?2";
+    /// `?1` crate, `?2` user or NULL, `?3` team or NULL, `?4` actor, `?5` now.
+    GRANT_READER_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?5, ?4, 'reader-grant', ?1, json_object('user', (SELECT login FROM users WHERE id = ?2), 'team', (SELECT name FROM teams WHERE id = ?3)) \
+         WHERE NOT EXISTS (SELECT 1 FROM crate_readers WHERE crate_id = ?1 AND user_id IS ?2 AND team_id IS ?3)";
+    GRANT_READER = "INSERT INTO crate_readers (crate_id, user_id, team_id, added_at, added_by) \
+         SELECT ?1, ?2, ?3, ?5, ?4 WHERE NOT EXISTS (SELECT 1 FROM crate_readers WHERE crate_id = ?1 AND user_id IS ?2 AND team_id IS ?3)";
+    REVOKE_READER_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
+         SELECT ?5, ?4, 'reader-revoke', ?1, json_object('user', (SELECT login FROM users WHERE id = ?2), 'team', (SELECT name FROM teams WHERE id = ?3)) \
+         WHERE EXISTS (SELECT 1 FROM crate_readers WHERE crate_id = ?1 AND user_id IS ?2 AND team_id IS ?3)";
+    REVOKE_READER = "DELETE FROM crate_readers WHERE crate_id = ?1 AND user_id IS ?2 AND team_id IS ?3";
+    /// Who may read the crate changed: its index file is rendered again.
+    BUMP_REV = "UPDATE crates SET rev = rev + 1, changed_at = ?2 WHERE id = ?1";
     /// A crate's visibility and, when restricted, its readers: owners and
     /// granted users, owning and granted teams (JSON lists of ids).
     CRATE_VISIBILITY = "SELECT c.visibility, \

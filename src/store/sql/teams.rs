@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::rows::JoinedUser;
 use super::*;
 use crate::auth::{Readers, Visibility};
-use crate::store::{MemberSource, StoreError, Team, TeamMember, TeamStore};
+use crate::store::{MemberSource, ReaderRef, StoreError, Team, TeamMember, TeamStore};
 
 #[derive(Deserialize)]
 struct TeamRow {
@@ -51,6 +51,49 @@ struct VisibilityRow {
     visibility: String,
     users: String,
     teams: String,
+}
+
+impl<E: Executor> SqlStore<E> {
+    /// A grant or revocation: its audit row, the change, and a new
+    /// revision for the crate (its index file names its readers).
+    async fn reader_change(
+        &self,
+        audit: &'static str,
+        change: &'static str,
+        crate_id: i64,
+        reader: ReaderRef,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let (user, team) = match reader {
+            ReaderRef::User(u) => (Some(u), None),
+            ReaderRef::Team(t) => (None, Some(t)),
+        };
+        let stmt = |sql| {
+            Stmt::new(sql)
+                .bind(crate_id)
+                .bind(user)
+                .bind(team)
+                .bind(actor)
+                .bind(now)
+        };
+        // A removal binds only the row's key.
+        let changed = if change == REVOKE_READER {
+            Stmt::new(change).bind(crate_id).bind(user).bind(team)
+        } else {
+            stmt(change)
+        };
+        let mut out = self
+            .batch(vec![
+                stmt(audit),
+                changed,
+                Stmt::new(BUMP_REV).bind(crate_id).bind(now),
+            ])
+            .await?
+            .into_iter();
+        take(&mut out)?;
+        Ok(take(&mut out)?.changes > 0)
+    }
 }
 
 impl<E: Executor> TeamStore for SqlStore<E> {
@@ -150,6 +193,56 @@ impl<E: Executor> TeamStore for SqlStore<E> {
             .into_iter()
             .map(|r| r.id)
             .collect())
+    }
+    async fn set_visibility(
+        &self,
+        crate_id: i64,
+        restricted: bool,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let v = if restricted { "restricted" } else { "registry" };
+        let stmt = |sql| Stmt::new(sql).bind(crate_id).bind(v).bind(actor).bind(now);
+        let mut out = self
+            .batch(vec![stmt(SET_VISIBILITY_AUDIT), stmt(SET_VISIBILITY)])
+            .await?
+            .into_iter();
+        take(&mut out)?;
+        Ok(take(&mut out)?.changes > 0)
+    }
+    async fn grant_reader(
+        &self,
+        crate_id: i64,
+        reader: ReaderRef,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.reader_change(
+            GRANT_READER_AUDIT,
+            GRANT_READER,
+            crate_id,
+            reader,
+            actor,
+            now,
+        )
+        .await
+    }
+    async fn revoke_reader(
+        &self,
+        crate_id: i64,
+        reader: ReaderRef,
+        actor: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.reader_change(
+            REVOKE_READER_AUDIT,
+            REVOKE_READER,
+            crate_id,
+            reader,
+            actor,
+            now,
+        )
+        .await
     }
     async fn crate_visibility(&self, crate_id: i64) -> StoreResult<Option<Visibility>> {
         let Some(row) = self
