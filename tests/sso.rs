@@ -576,3 +576,58 @@ fn a_subject_longer_than_a_restore_accepts_signs_nobody_in() {
         .unwrap();
     assert_eq!(email, None);
 }
+
+#[test]
+fn mapped_groups_keep_team_memberships_in_step_at_every_sign_in() {
+    use edge_registry::service::teams::{self, Actor};
+    use edge_registry::store::{MemberSource, TeamStore as _};
+    let h = Harness::new();
+    let p = Provider::new("k1");
+    let s = settings(&[(
+        "OIDC_TEAM_CLAIM_MAP",
+        "engineering=core, platform-eng=core, ops=ops, ghosts=missing",
+    )]);
+    for t in ["core", "ops"] {
+        block_on(teams::create(&h.app, Actor::Operator, t, h.now)).unwrap();
+    }
+    let members = |team: &str| -> Vec<(String, MemberSource)> {
+        block_on(teams::members(&h.app, team))
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.user.login, m.source))
+            .collect()
+    };
+    let a = sign_in(&h, &p, &s, &|c| {
+        c["groups"] = json!(["engineering", "ghosts"])
+    })
+    .unwrap();
+    assert_eq!(members("core"), [("alice".to_string(), MemberSource::Sso)]);
+    assert!(members("ops").is_empty());
+    // Added to ops by hand: sign-in never takes that away.
+    block_on(teams::add_member(
+        &h.app,
+        Actor::Operator,
+        "ops",
+        "alice",
+        false,
+        h.now,
+    ))
+    .unwrap();
+    // Out of engineering, into platform-eng: still core (same team).
+    sign_in(&h, &p, &s, &|c| c["groups"] = json!(["platform-eng"])).unwrap();
+    assert_eq!(members("core").len(), 1);
+    // Out of every mapped group: out of core, still in ops.
+    sign_in(&h, &p, &s, &|c| c["groups"] = json!(["engineering-alumni"])).unwrap();
+    assert!(members("core").is_empty());
+    assert_eq!(
+        members("ops"),
+        [("alice".to_string(), MemberSource::Manual)]
+    );
+    let ops = block_on(h.app.store.db.team_by_name("ops"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        block_on(h.app.store.db.user_memberships(a.user.id)).unwrap(),
+        [(ops.id, MemberSource::Manual)]
+    );
+}

@@ -88,6 +88,9 @@ pub struct OidcSettings {
     /// Lowercased; a non-empty list admits only verified emails under one
     /// of these domains.
     pub allowed_domains: Vec<String>,
+    /// `OIDC_TEAM_CLAIM_MAP`: group-claim values and the team each makes
+    /// its holders members of, kept in step at every sign-in.
+    pub team_map: Vec<(String, String)>,
 }
 
 /// Cloudflare Access settings (`ACCESS_TEAM_DOMAIN` and `ACCESS_AUD`).
@@ -134,6 +137,25 @@ pub fn passwords_when_refused(v: Option<&str>) -> bool {
     matches!(v.map(str::trim), None | Some("") | Some("on"))
 }
 
+/// Parses `claimvalue=team,...`: every entry has both sides, and a team
+/// name as teams have them.
+fn team_map(v: Option<String>) -> Result<Vec<(String, String)>, SettingsError> {
+    let mut out = Vec::new();
+    for entry in v.unwrap_or_default().split(',').map(str::trim) {
+        if entry.is_empty() {
+            continue;
+        }
+        let bad = || SettingsError::BadValue("OIDC_TEAM_CLAIM_MAP", entry.to_string());
+        let (claim, team) = entry.rsplit_once('=').ok_or_else(bad)?;
+        let (claim, team) = (claim.trim(), team.trim());
+        if claim.is_empty() || crate::service::teams::validate_team_name(team).is_err() {
+            return Err(bad());
+        }
+        out.push((claim.to_string(), team.to_string()));
+    }
+    Ok(out)
+}
+
 impl SignInSettings {
     /// Reads the settings through `var` (a `[vars]` value or secret by
     /// name; empty counts as unset).
@@ -174,6 +196,7 @@ impl SignInSettings {
                     required_group: get("OIDC_REQUIRED_GROUP"),
                     admin_group: get("OIDC_ADMIN_GROUP"),
                     allowed_domains: list(get("OIDC_ALLOWED_DOMAINS")),
+                    team_map: team_map(get("OIDC_TEAM_CLAIM_MAP"))?,
                 })
             }
         };

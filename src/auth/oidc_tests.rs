@@ -48,6 +48,7 @@ fn oidc_settings_take_their_defaults() {
             required_group: None,
             admin_group: None,
             allowed_domains: vec![],
+            team_map: vec![],
         }
     );
     let s = settings(&with(&[
@@ -483,5 +484,31 @@ fn a_password_setting_that_cannot_be_read_turns_passwords_off() {
         if v.is_some_and(|v| !v.is_empty() && v != "on" && v != "off") {
             assert!(settings(&[("PASSWORD_SIGN_IN", v.unwrap_or_default())]).is_err());
         }
+    }
+}
+
+#[test]
+fn the_team_claim_map_is_pairs_of_claim_values_and_team_names() {
+    let s = settings(&with(&[(
+        "OIDC_TEAM_CLAIM_MAP",
+        " eng=core , cn=ops,admins=ops,,",
+    )]))
+    .unwrap()
+    .oidc
+    .unwrap();
+    assert_eq!(
+        s.team_map,
+        [
+            ("eng".to_string(), "core".to_string()),
+            ("cn".into(), "ops".into()),
+            ("admins".into(), "ops".into())
+        ]
+    );
+    for bad in ["eng", "=core", "eng=", "eng=team:x", "eng=-x"] {
+        assert_eq!(
+            settings(&with(&[("OIDC_TEAM_CLAIM_MAP", bad)])).unwrap_err(),
+            SettingsError::BadValue("OIDC_TEAM_CLAIM_MAP", bad.into()),
+            "{bad}"
+        );
     }
 }

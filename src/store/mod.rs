@@ -634,6 +634,8 @@ pub trait TeamStore {
     ) -> StoreResult<bool>;
     /// The teams a user is in, by id.
     async fn user_team_ids(&self, user_id: i64) -> StoreResult<Vec<i64>>;
+    /// A user's memberships: team id and how they became a member.
+    async fn user_memberships(&self, user_id: i64) -> StoreResult<Vec<(i64, MemberSource)>>;
     /// Who may read a crate: `None` when there is no such crate.
     async fn crate_visibility(&self, crate_id: i64)
     -> StoreResult<Option<crate::auth::Visibility>>;

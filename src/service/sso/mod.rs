@@ -464,9 +464,61 @@ pub async fn account<S: Stores>(
             user.is_admin = admin;
         }
     }
+    if let Some(s) = rules
+        && !s.team_map.is_empty()
+    {
+        sync_teams(app, s, &user, &groups(&v.claims, &s.groups_claim), now).await?;
+    }
     db.touch_identity(&v.issuer, &v.subject, email.as_deref(), now, false)
         .await?;
     Ok(user)
+}
+
+/// Keeps the teams `OIDC_TEAM_CLAIM_MAP` names in step with the person's
+/// groups: a member of each team one of their groups maps to, and no
+/// longer of a mapped team none does, when the membership came from
+/// sign-in. Memberships an administrator or maintainer made stay. A
+/// mapped team that does not exist is logged and skipped.
+async fn sync_teams<S: Stores>(
+    app: &App<S>,
+    s: &OidcSettings,
+    user: &User,
+    held: &[String],
+    now: i64,
+) -> Result<(), AppError> {
+    use crate::store::{MemberSource, TeamStore as _};
+    let db = app.store.db();
+    let current = db.user_memberships(user.id).await?;
+    let mut names: Vec<&str> = s.team_map.iter().map(|(_, t)| t.as_str()).collect();
+    names.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    for name in names {
+        let Some(team) = db.team_by_name(name).await? else {
+            crate::error::log(&format!(
+                "single sign-on: OIDC_TEAM_CLAIM_MAP names team `{name}`, which does not exist; create it with scripts/admin team add"
+            ));
+            continue;
+        };
+        let wanted = s
+            .team_map
+            .iter()
+            .any(|(claim, t)| t.eq_ignore_ascii_case(name) && held.contains(claim));
+        let has = current
+            .iter()
+            .find(|(id, _)| *id == team.id)
+            .map(|(_, src)| *src);
+        match (wanted, has) {
+            (true, None) => {
+                db.put_member(team.id, user.id, false, MemberSource::Sso, None, now)
+                    .await?
+            }
+            (false, Some(MemberSource::Sso)) => {
+                db.remove_member(team.id, user.id, None, now).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Opens a session for a signed-in account, ending no later than `until`

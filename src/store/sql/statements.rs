@@ -475,6 +475,7 @@ statements! {
          FROM team_members m JOIN teams t ON t.id = m.team_id JOIN users u ON u.id = m.user_id WHERE m.team_id = ?1 AND m.user_id = ?2";
     REMOVE_MEMBER = "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2";
     USER_TEAM_IDS = "SELECT team_id AS id FROM team_members WHERE user_id = ?1 ORDER BY team_id";
+    USER_MEMBERSHIPS = "SELECT team_id AS id, source FROM team_members WHERE user_id = ?1 ORDER BY team_id";
     /// `?1` crate, `?2` 'registry' or 'restricted', `?3` actor, `?4` now.
     SET_VISIBILITY_AUDIT = "INSERT INTO audit (at, actor, action, crate_id, detail) \
          SELECT ?4, ?3, 'visibility', id, json_object('visibility', ?2) FROM crates WHERE id = ?1 AND visibility != ?2";

@@ -53,6 +53,14 @@ struct VisibilityRow {
     teams: String,
 }
 
+fn source_of(s: &str) -> MemberSource {
+    if s == "sso" {
+        MemberSource::Sso
+    } else {
+        MemberSource::Manual
+    }
+}
+
 impl<E: Executor> SqlStore<E> {
     /// A grant or revocation: its audit row, the change, and a new
     /// revision for the crate (its index file names its readers).
@@ -134,11 +142,7 @@ impl<E: Executor> TeamStore for SqlStore<E> {
             .map(|r| TeamMember {
                 user: r.user.user(r.u_id),
                 maintainer: r.maintainer != 0,
-                source: if r.source == "sso" {
-                    MemberSource::Sso
-                } else {
-                    MemberSource::Manual
-                },
+                source: source_of(&r.source),
                 added_at: r.added_at,
             })
             .collect())
@@ -243,6 +247,19 @@ impl<E: Executor> TeamStore for SqlStore<E> {
             now,
         )
         .await
+    }
+    async fn user_memberships(&self, user_id: i64) -> StoreResult<Vec<(i64, MemberSource)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: i64,
+            source: String,
+        }
+        Ok(self
+            .all::<Row>(Stmt::new(USER_MEMBERSHIPS).bind(user_id))
+            .await?
+            .into_iter()
+            .map(|r| (r.id, source_of(&r.source)))
+            .collect())
     }
     async fn crate_visibility(&self, crate_id: i64) -> StoreResult<Option<Visibility>> {
         let Some(row) = self
