@@ -11,7 +11,7 @@ use crate::auth::{Principal, Visibility};
 use crate::error::AppError;
 use crate::protocol::names::canonical;
 use crate::protocol::version::printable;
-use crate::store::{CrateRecord, CrateStore as _, ReaderRef, TeamStore as _, UserStore as _};
+use crate::store::{CrateRecord, CrateStore as _, ReaderRef, TeamStore as _};
 
 /// What every read route answers for a crate that does not exist, or that
 /// the caller may not read.
@@ -112,10 +112,7 @@ pub async fn set_visibility<S: Stores>(
     now: i64,
 ) -> Result<bool, AppError> {
     let c = managed_crate(app, who, name).await?;
-    let actor = match who {
-        Actor::User(u) => Some(u.id),
-        Actor::Operator => None,
-    };
+    let actor = who.id();
     let changed = app
         .store
         .db()
@@ -130,13 +127,7 @@ async fn reader<S: Stores>(app: &App<S>, who: &str) -> Result<ReaderRef, AppErro
     if let Some(team) = teams::team_name(who) {
         return Ok(ReaderRef::Team(teams::find(app, team).await?.id));
     }
-    let u = app.store.db().user_by_login(who).await?.ok_or_else(|| {
-        AppError::NotFound(format!(
-            "could not find a user with login `{}`",
-            printable(who)
-        ))
-    })?;
-    Ok(ReaderRef::User(u.id))
+    Ok(ReaderRef::User(teams::user_named(app, who).await?.id))
 }
 
 /// Grants (or, with `grant` false, takes back) read access to a user or a
@@ -151,10 +142,7 @@ pub async fn set_reader<S: Stores>(
 ) -> Result<bool, AppError> {
     let c = managed_crate(app, who, name).await?;
     let r = reader(app, grantee).await?;
-    let actor = match who {
-        Actor::User(u) => Some(u.id),
-        Actor::Operator => None,
-    };
+    let actor = who.id();
     let db = app.store.db();
     let changed = if grant {
         db.grant_reader(c.id, r, actor, now).await?

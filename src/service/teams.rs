@@ -13,16 +13,7 @@ pub const PREFIX: &str = "team:";
 /// A team name: 1 to 39 letters, digits, `-` or `_`, starting with a
 /// letter or digit (as logins are).
 pub fn validate_team_name(name: &str) -> Result<(), AppError> {
-    let ok = !name.is_empty()
-        && name.len() <= 39
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
-    if ok {
+    if crate::service::tokens::is_handle(name) {
         Ok(())
     } else {
         Err(AppError::BadRequest(format!(
@@ -46,7 +37,8 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn id(&self) -> Option<i64> {
+    /// The acting user's id (`None` for the operator).
+    pub fn id(&self) -> Option<i64> {
         match self {
             Actor::User(u) => Some(u.id),
             Actor::Operator => None,
@@ -112,7 +104,25 @@ async fn may_manage<S: Stores>(
         .any(|m| m.user.id == u.id && m.maintainer))
 }
 
-async fn member_user<S: Stores>(app: &App<S>, login: &str) -> Result<User, AppError> {
+/// The team `who` wants to change the members of, when they may.
+async fn managed_team<S: Stores>(
+    app: &App<S>,
+    who: Actor<'_>,
+    team: &str,
+) -> Result<Team, AppError> {
+    let t = find(app, team).await?;
+    if may_manage(app, who, &t).await? {
+        Ok(t)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "only administrators and maintainers of team `{}` can change its members",
+            t.name
+        )))
+    }
+}
+
+/// A user by login, or the 404 that says so.
+pub(crate) async fn user_named<S: Stores>(app: &App<S>, login: &str) -> Result<User, AppError> {
     app.store.db().user_by_login(login).await?.ok_or_else(|| {
         AppError::NotFound(format!(
             "could not find a user with login `{}`",
@@ -130,14 +140,8 @@ pub async fn add_member<S: Stores>(
     maintainer: bool,
     now: i64,
 ) -> Result<(), AppError> {
-    let t = find(app, team).await?;
-    if !may_manage(app, who, &t).await? {
-        return Err(AppError::Forbidden(format!(
-            "only administrators and maintainers of team `{}` can change its members",
-            t.name
-        )));
-    }
-    let u = member_user(app, login).await?;
+    let t = managed_team(app, who, team).await?;
+    let u = user_named(app, login).await?;
     app.store
         .db()
         .put_member(t.id, u.id, maintainer, MemberSource::Manual, who.id(), now)
@@ -153,14 +157,8 @@ pub async fn remove_member<S: Stores>(
     login: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let t = find(app, team).await?;
-    if !may_manage(app, who, &t).await? {
-        return Err(AppError::Forbidden(format!(
-            "only administrators and maintainers of team `{}` can change its members",
-            t.name
-        )));
-    }
-    let u = member_user(app, login).await?;
+    let t = managed_team(app, who, team).await?;
+    let u = user_named(app, login).await?;
     if !app
         .store
         .db()

@@ -10,19 +10,20 @@ use crate::auth::token::{hash_token, new_token, token_hint};
 use crate::error::AppError;
 use crate::store::{NewToken, TokenRecord, TokenStore, User, UserStore};
 
+/// The shape of a login or a team name: 1 to 39 letters, digits, `-` or
+/// `_`, starting with a letter or digit.
+pub fn is_handle(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 39
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
 /// Logins: 1 to 39 ASCII letters, digits, `-` or `_`, starting with a
 /// letter or digit.
 pub fn validate_login(login: &str) -> Result<(), AppError> {
-    let ok = !login.is_empty()
-        && login.len() <= 39
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && login
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
-    if ok {
+    if is_handle(login) {
         Ok(())
     } else {
         Err(AppError::BadRequest(format!(
